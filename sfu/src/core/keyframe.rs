@@ -1,0 +1,190 @@
+//! Recognising keyframes in RTP payloads, and throttling keyframe requests.
+//!
+//! A subscriber that starts mid-stream can only decode from a keyframe, so a
+//! new subscription holds video back until one passes, and asks the publisher
+//! for one. Requests are throttled per publisher: a keyframe costs several
+//! times the bitrate of a delta frame, and a room where people join at once
+//! must not make a publisher send nothing but keyframes.
+
+use std::time::{Duration, Instant};
+
+use str0m::format::Codec;
+
+/// Whether this RTP payload starts a keyframe, for the codecs Haven forwards.
+///
+/// Only the first packet of a keyframe says so; the rest of the frame follows
+/// in sequence. Unknown codecs answer `false`, which holds their video back
+/// rather than forwarding undecodable frames.
+pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
+    match codec {
+        Codec::Vp8 => vp8_starts_keyframe(payload),
+        Codec::H264 => h264_starts_keyframe(payload),
+        _ => false,
+    }
+}
+
+/// RFC 7741: payload descriptor, then the VP8 payload header whose lowest bit
+/// is 0 for a key frame. Only the start of partition 0 carries that header.
+fn vp8_starts_keyframe(payload: &[u8]) -> bool {
+    let Some(&first) = payload.first() else {
+        return false;
+    };
+    let extended = first & 0x80 != 0;
+    let start_of_partition = first & 0x10 != 0;
+    let partition_id = first & 0x0f;
+    if !start_of_partition || partition_id != 0 {
+        return false;
+    }
+    let mut offset = 1;
+    if extended {
+        let Some(&ext) = payload.get(1) else {
+            return false;
+        };
+        offset = 2;
+        if ext & 0x80 != 0 {
+            // PictureID: one byte, or two when its M bit is set.
+            let Some(&pid) = payload.get(offset) else {
+                return false;
+            };
+            offset += if pid & 0x80 != 0 { 2 } else { 1 };
+        }
+        if ext & 0x40 != 0 {
+            offset += 1; // TL0PICIDX
+        }
+        if ext & 0x30 != 0 {
+            offset += 1; // TID/KEYIDX
+        }
+    }
+    payload.get(offset).is_some_and(|b| b & 0x01 == 0)
+}
+
+/// RFC 6184: an IDR slice (5) or SPS (7), directly, in a STAP-A aggregate, or
+/// at the start of an FU-A fragment.
+fn h264_starts_keyframe(payload: &[u8]) -> bool {
+    const IDR: u8 = 5;
+    const SPS: u8 = 7;
+    const STAP_A: u8 = 24;
+    const FU_A: u8 = 28;
+    let Some(&header) = payload.first() else {
+        return false;
+    };
+    match header & 0x1f {
+        IDR | SPS => true,
+        STAP_A => {
+            let mut rest = &payload[1..];
+            while rest.len() > 2 {
+                let size = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+                let Some(&nal) = rest.get(2) else {
+                    return false;
+                };
+                if matches!(nal & 0x1f, IDR | SPS) {
+                    return true;
+                }
+                let Some(next) = rest.get(2 + size..) else {
+                    return false;
+                };
+                rest = next;
+            }
+            false
+        }
+        FU_A => payload
+            .get(1)
+            .is_some_and(|fu| fu & 0x80 != 0 && matches!(fu & 0x1f, IDR | SPS)),
+        _ => false,
+    }
+}
+
+/// Limits keyframe requests to one publisher to one per `min_interval`.
+/// A request inside the window is remembered and sent when it closes.
+#[derive(Debug)]
+pub struct KeyframeThrottle {
+    min_interval: Duration,
+    last_sent: Option<Instant>,
+    pending: bool,
+}
+
+impl KeyframeThrottle {
+    /// A throttle that lets one request through per `min_interval`.
+    pub fn new(min_interval: Duration) -> Self {
+        Self {
+            min_interval,
+            last_sent: None,
+            pending: false,
+        }
+    }
+
+    /// Ask for a keyframe. Returns true when the request should go out now.
+    #[must_use]
+    pub fn request(&mut self, now: Instant) -> bool {
+        self.pending = true;
+        self.poll(now)
+    }
+
+    /// Returns true when a remembered request may go out now.
+    #[must_use]
+    pub fn poll(&mut self, now: Instant) -> bool {
+        if !self.pending {
+            return false;
+        }
+        let open = self
+            .last_sent
+            .is_none_or(|last| now >= last + self.min_interval);
+        if open {
+            self.pending = false;
+            self.last_sent = Some(now);
+        }
+        open
+    }
+
+    /// When a remembered request will be due, if there is one.
+    pub fn due(&self) -> Option<Instant> {
+        if !self.pending {
+            return None;
+        }
+        // `request` always sends the first one, so `last_sent` is set here.
+        self.last_sent.map(|last| last + self.min_interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vp8_keyframe_and_delta() {
+        // S=1, PID=0, no extension; VP8 header bit0 = 0 (key) / 1 (delta).
+        assert!(starts_keyframe(Codec::Vp8, &[0x10, 0x00, 0x9d]));
+        assert!(!starts_keyframe(Codec::Vp8, &[0x10, 0x01]));
+        // Continuation packet of a keyframe.
+        assert!(!starts_keyframe(Codec::Vp8, &[0x00, 0x00]));
+        // Extended with two-byte PictureID.
+        assert!(starts_keyframe(Codec::Vp8, &[0x90, 0x80, 0x81, 0x23, 0x00]));
+        assert!(!starts_keyframe(Codec::Vp8, &[0x90, 0x80, 0x81]));
+        assert!(!starts_keyframe(Codec::Vp8, &[]));
+    }
+
+    #[test]
+    fn h264_keyframes() {
+        assert!(starts_keyframe(Codec::H264, &[0x65]));
+        assert!(starts_keyframe(
+            Codec::H264,
+            &[0x78, 0x00, 0x02, 0x67, 0x42]
+        ));
+        assert!(starts_keyframe(Codec::H264, &[0x7c, 0x85]));
+        assert!(!starts_keyframe(Codec::H264, &[0x7c, 0x05]));
+        assert!(!starts_keyframe(Codec::H264, &[0x41]));
+        assert!(!starts_keyframe(Codec::H264, &[0x78, 0xff, 0xff]));
+    }
+
+    #[test]
+    fn throttle_lets_one_through_then_defers() {
+        let t0 = Instant::now();
+        let mut t = KeyframeThrottle::new(Duration::from_millis(500));
+        assert!(t.request(t0));
+        assert!(!t.request(t0 + Duration::from_millis(100)));
+        assert_eq!(t.due(), Some(t0 + Duration::from_millis(500)));
+        assert!(!t.poll(t0 + Duration::from_millis(499)));
+        assert!(t.poll(t0 + Duration::from_millis(500)));
+        assert_eq!(t.due(), None);
+    }
+}

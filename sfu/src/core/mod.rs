@@ -1,0 +1,602 @@
+//! The sans-IO media plane: rooms → participants → one `str0m::Rtc` each.
+//!
+//! Like str0m itself, the core never reads the clock, opens a socket or
+//! spawns: time comes in with every call, datagrams come in through
+//! [`SfuCore::handle_input`], and everything that must happen next comes out
+//! of [`SfuCore::poll_output`]. The IO shell (`crate::io`) and the simulated
+//! network of the tests drive it the same way.
+//!
+//! Routing: one UDP port serves everyone. STUN is routed by the local ICE
+//! ufrag in its USERNAME (str0m then checks MESSAGE-INTEGRITY); every other
+//! datagram only by a source address that passed ICE for that participant.
+
+mod demux;
+mod error;
+pub mod keyframe;
+mod participant;
+mod rewrite;
+mod room;
+mod speaker;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::{Candidate, Rtc, RtcConfig};
+
+pub use demux::{classify, stun_local_ufrag, DatagramKind};
+pub use error::CoreError;
+pub use room::ForwardCounters;
+
+use keyframe::KeyframeThrottle;
+use participant::{far_future, Outbox, Participant};
+use room::Room;
+
+use crate::ids::{ParticipantId, PublishPermission, RoomId, SlotIndex};
+
+/// How the core is set up. Every field says what it costs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CoreConfig {
+    /// Addresses announced to clients as host candidates (one per interface
+    /// the media port listens on, plus a public address behind NAT).
+    pub host_candidates: Vec<SocketAddr>,
+    /// Participants per room (facilitator, co-facilitator, 12 members).
+    pub max_participants_per_room: usize,
+    /// Outgoing audio packets kept per receive slot. Audio is not resent, so
+    /// this only needs to cover one write-then-drain cycle.
+    pub send_buffer_audio: usize,
+    /// Outgoing video packets kept per receive slot to answer NACKs. 128 is
+    /// about 1.3 s of 1 Mbps video: more than any round trip a group call
+    /// survives. Payloads are shared between subscribers (reference counted).
+    pub send_buffer_video: usize,
+    /// At most one keyframe request per publisher per this interval.
+    pub keyframe_min_interval: Duration,
+    /// How often the active speaker is decided (about 4 per second).
+    pub speaker_interval: Duration,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            host_candidates: Vec::new(),
+            max_participants_per_room: 14,
+            send_buffer_audio: 16,
+            send_buffer_video: 128,
+            keyframe_min_interval: Duration::from_millis(300),
+            speaker_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What the media plane tells the control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaEvent {
+    /// ICE and DTLS are up: media can flow.
+    Connected {
+        /// The room.
+        room: RoomId,
+        /// Who connected.
+        participant: ParticipantId,
+    },
+    /// ICE lost the participant (network drop); the control plane decides
+    /// whether to wait for a reconnect or to remove them.
+    Disconnected {
+        /// The room.
+        room: RoomId,
+        /// Who dropped.
+        participant: ParticipantId,
+    },
+    /// A subscriber's slot now carries `publisher` (or nobody). The client
+    /// uses this to put the right name on the right tile.
+    SlotAssigned {
+        /// The room.
+        room: RoomId,
+        /// Whose slot.
+        subscriber: ParticipantId,
+        /// Which slot.
+        slot: SlotIndex,
+        /// The m-line (mid) of the slot's audio.
+        audio_mid: String,
+        /// The m-line (mid) of the slot's video.
+        video_mid: String,
+        /// Who is carried, if anyone.
+        publisher: Option<ParticipantId>,
+    },
+    /// The person speaking changed (evaluated `speaker_interval` apart).
+    ActiveSpeaker {
+        /// The room.
+        room: RoomId,
+        /// Who speaks now, or nobody.
+        participant: Option<ParticipantId>,
+    },
+}
+
+/// A key the IO shell can route datagrams by, before they reach the core.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// STUN whose USERNAME starts with this local ufrag.
+    Ufrag(String),
+    /// Anything from this ICE-verified address.
+    Addr(SocketAddr),
+}
+
+/// Input to the core.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A datagram arrived on the media port.
+    Receive {
+        /// Who sent it.
+        source: SocketAddr,
+        /// The local address (as announced) it arrived at.
+        destination: SocketAddr,
+        /// The bytes, untrusted.
+        contents: &'a [u8],
+    },
+    /// Time passed (at or after the last `Output::Timeout`).
+    Timeout,
+}
+
+/// What the core wants done.
+#[derive(Debug)]
+pub enum Output {
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// Tell the control plane.
+    Event(MediaEvent),
+    /// Datagrams for this key now belong to this core.
+    RouteAdded(Route),
+    /// Datagrams for this key no longer belong here.
+    RouteRemoved(Route),
+    /// Nothing more until this time (or the next input).
+    Timeout(Instant),
+}
+
+/// Counters of the whole core (live rooms plus those that ended).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CoreCounters {
+    /// What the forwarding path did.
+    pub forward: ForwardCounters,
+    /// Datagrams from no known participant (or not a WebRTC kind).
+    pub dropped_unrouted: u64,
+    /// Datagrams that str0m refused (malformed, failed SRTP, failed STUN).
+    pub rejected_by_peer: u64,
+}
+
+/// How much state the core holds: a participant who left must leave nothing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Rooms alive.
+    pub rooms: usize,
+    /// Participants in them.
+    pub participants: usize,
+    /// STUN routes (one per participant).
+    pub ufrag_routes: usize,
+    /// Verified address routes.
+    pub addr_routes: usize,
+    /// Slots that carry someone.
+    pub occupied_slots: usize,
+    /// Participants with audio levels in the open speaker window.
+    pub speaker_entries: usize,
+}
+
+/// The media plane's sans-IO core. See the module documentation.
+pub struct SfuCore {
+    config: CoreConfig,
+    rooms: HashMap<RoomId, Room>,
+    room_of: HashMap<ParticipantId, RoomId>,
+    by_ufrag: HashMap<String, ParticipantId>,
+    by_addr: HashMap<SocketAddr, ParticipantId>,
+    outbox: Outbox,
+    next_speaker_tick: Option<Instant>,
+    counters: CoreCounters,
+    retired: ForwardCounters,
+    /// The latest time any call brought in; the core has no clock of its own.
+    last_now: Instant,
+}
+
+impl SfuCore {
+    /// An empty media plane, starting at `start`.
+    pub fn new(config: CoreConfig, start: Instant) -> Self {
+        Self {
+            config,
+            rooms: HashMap::new(),
+            room_of: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            outbox: Outbox::default(),
+            next_speaker_tick: None,
+            counters: CoreCounters::default(),
+            retired: ForwardCounters::default(),
+            last_now: start,
+        }
+    }
+
+    /// Add a participant from its SDP offer; returns the SDP answer.
+    ///
+    /// The offer's first sending audio and video m-lines are what the
+    /// participant publishes; each receive-only audio/video pair is one slot
+    /// on which it will receive one other participant (see `docs/media.md`).
+    pub fn add_participant(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        id: ParticipantId,
+        offer: &str,
+    ) -> Result<String, CoreError> {
+        self.last_now = self.last_now.max(now);
+        if self.room_of.contains_key(&id) {
+            return Err(CoreError::DuplicateParticipant(id));
+        }
+        if self
+            .rooms
+            .get(&room_id)
+            .is_some_and(|r| r.participants.len() >= self.config.max_participants_per_room)
+        {
+            return Err(CoreError::RoomFull(room_id));
+        }
+        let offer = SdpOffer::from_sdp_string(offer)
+            .map_err(|_| CoreError::BadOffer("not a valid SDP offer".into()))?;
+        let mut rtc = self.new_rtc(now);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| CoreError::BadOffer(offer_error_kind(&e)))?;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let kf = KeyframeThrottle::new(self.config.keyframe_min_interval);
+        let participant = Participant::new(id, rtc, ufrag.clone(), kf, now);
+
+        let room = self
+            .rooms
+            .entry(room_id)
+            .or_insert_with(|| Room::new(room_id));
+        room.participants.insert(id, participant);
+        // Drain once: str0m reports the offer's m-lines as MediaAdded events.
+        room.process(now, id, &mut self.outbox);
+        let joined = room.participants.get_mut(&id).expect("just inserted");
+        joined.learn_codecs();
+        room.assign_slots(id, &mut self.outbox);
+        // Everyone the newcomer now receives should send a keyframe.
+        let publishers: Vec<ParticipantId> = room
+            .participants
+            .keys()
+            .copied()
+            .filter(|p| *p != id)
+            .collect();
+        let mut work = VecDeque::new();
+        for p in publishers {
+            room.request_keyframe(now, p, false, &mut self.outbox, &mut work);
+        }
+
+        self.room_of.insert(id, room_id);
+        self.by_ufrag.insert(ufrag.clone(), id);
+        self.outbox
+            .queue
+            .push_back(Output::RouteAdded(Route::Ufrag(ufrag)));
+        self.next_speaker_tick
+            .get_or_insert(now + self.config.speaker_interval);
+        self.absorb_routes();
+        tracing::info!(room = %room_id, participant = %id, "participant joined the media plane");
+        Ok(answer.to_sdp_string())
+    }
+
+    fn new_rtc(&self, now: Instant) -> Rtc {
+        let mut rtc = RtcConfig::new()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .set_send_buffer_audio(self.config.send_buffer_audio)
+            .set_send_buffer_video(self.config.send_buffer_video)
+            .build(now);
+        for addr in &self.config.host_candidates {
+            match Candidate::host(*addr, "udp") {
+                Ok(c) => {
+                    rtc.add_local_candidate(c);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a configured media address is not a usable candidate")
+                }
+            }
+        }
+        rtc
+    }
+
+    /// Remove a participant (left, removed, returned to the waiting room).
+    /// Everything it held is freed; its slots at others are emptied.
+    pub fn remove_participant(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        id: ParticipantId,
+    ) -> Result<(), CoreError> {
+        self.check_room(room_id, id)?;
+        let room = self
+            .rooms
+            .get_mut(&room_id)
+            .expect("room_of is consistent with rooms");
+        let mut gone = room
+            .participants
+            .remove(&id)
+            .expect("room_of is consistent with participants");
+        gone.rtc.disconnect();
+        let mut ignored = VecDeque::new();
+        gone.drain(&mut self.outbox, &mut ignored);
+        self.outbox.verified.retain(|(_, p)| *p != id);
+        let others: Vec<ParticipantId> = room.participants.keys().copied().collect();
+        for other in others {
+            room.unsubscribe(other, id, &mut self.outbox);
+        }
+        room.speakers.remove(id);
+        if room.participants.is_empty() {
+            let room = self.rooms.remove(&room_id).expect("present");
+            add_counters(&mut self.retired, &room.counters);
+        }
+        if self.rooms.is_empty() {
+            self.next_speaker_tick = None;
+        }
+        self.room_of.remove(&id);
+        self.by_ufrag.remove(&gone.ufrag);
+        self.outbox
+            .queue
+            .push_back(Output::RouteRemoved(Route::Ufrag(gone.ufrag)));
+        for addr in gone.addrs {
+            if self.by_addr.get(&addr) == Some(&id) {
+                self.by_addr.remove(&addr);
+                self.outbox
+                    .queue
+                    .push_back(Output::RouteRemoved(Route::Addr(addr)));
+            }
+        }
+        self.last_now = self.last_now.max(now);
+        tracing::info!(room = %room_id, participant = %id, "participant left the media plane");
+        Ok(())
+    }
+
+    /// Allow or stop a participant's audio and video reaching the room.
+    /// Stopped media is dropped on arrival at the SFU.
+    pub fn set_publish(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        id: ParticipantId,
+        permission: PublishPermission,
+    ) -> Result<(), CoreError> {
+        self.check_room(room_id, id)?;
+        let room = self.rooms.get_mut(&room_id).expect("checked");
+        let p = room.participants.get_mut(&id).expect("checked");
+        let before = std::mem::replace(&mut p.publish, permission);
+        let resumed_audio = permission.audio && !before.audio;
+        let resumed_video = permission.video && !before.video;
+        for sub in room.participants.values_mut() {
+            if let Some(idx) = sub.slot_of(id) {
+                if resumed_audio {
+                    sub.slots[idx].audio.restart();
+                }
+                if resumed_video {
+                    sub.slots[idx].video.restart();
+                }
+            }
+        }
+        if resumed_video {
+            let mut work = VecDeque::new();
+            room.request_keyframe(now, id, false, &mut self.outbox, &mut work);
+        }
+        tracing::info!(room = %room_id, participant = %id, audio = permission.audio, video = permission.video, "publish permission set");
+        Ok(())
+    }
+
+    /// Whether `subscriber` receives `publisher` (everyone receives everyone
+    /// by default).
+    pub fn set_subscription(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        receive: bool,
+    ) -> Result<(), CoreError> {
+        self.check_room(room_id, subscriber)?;
+        self.check_room(room_id, publisher)?;
+        let room = self.rooms.get_mut(&room_id).expect("checked");
+        let sub = room.participants.get_mut(&subscriber).expect("checked");
+        sub.unsubscribed.retain(|p| *p != publisher);
+        if receive {
+            room.subscribe(subscriber, publisher, &mut self.outbox);
+            let mut work = VecDeque::new();
+            room.request_keyframe(now, publisher, false, &mut self.outbox, &mut work);
+        } else {
+            sub.unsubscribed.push(publisher);
+            room.unsubscribe(subscriber, publisher, &mut self.outbox);
+        }
+        Ok(())
+    }
+
+    fn check_room(&self, room: RoomId, participant: ParticipantId) -> Result<(), CoreError> {
+        match self.room_of.get(&participant) {
+            None => Err(CoreError::UnknownParticipant(participant)),
+            Some(r) if *r != room => Err(CoreError::WrongRoom { room, participant }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Feed one input. Never fails: bad datagrams are counted and dropped.
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        self.last_now = self.last_now.max(now);
+        match input {
+            Input::Timeout => self.handle_timeout(now),
+            Input::Receive {
+                source,
+                destination,
+                contents,
+            } => self.handle_datagram(now, source, destination, contents),
+        }
+        self.absorb_routes();
+    }
+
+    fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        let owner = match classify(contents) {
+            DatagramKind::Stun => stun_local_ufrag(contents).and_then(|u| self.by_ufrag.get(u)),
+            DatagramKind::Dtls | DatagramKind::Rtp => self.by_addr.get(&source),
+            DatagramKind::Unknown => None,
+        };
+        let Some(&id) = owner else {
+            self.counters.dropped_unrouted += 1;
+            return;
+        };
+        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
+            self.counters.rejected_by_peer += 1;
+            return;
+        };
+        let Some(room) = self.room_of.get(&id).and_then(|r| self.rooms.get_mut(r)) else {
+            return;
+        };
+        let Some(p) = room.participants.get_mut(&id) else {
+            return;
+        };
+        if let Err(e) = p.rtc.handle_input(str0m::Input::Receive(now, receive)) {
+            self.counters.rejected_by_peer += 1;
+            tracing::debug!(participant = %id, error = %e, "datagram refused");
+        }
+        room.process(now, id, &mut self.outbox);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        for room in self.rooms.values_mut() {
+            let due: Vec<ParticipantId> = room
+                .participants
+                .values()
+                .filter(|p| p.next_timeout <= now)
+                .map(|p| p.id)
+                .collect();
+            for id in due {
+                let p = room.participants.get_mut(&id).expect("listed above");
+                if let Err(e) = p.rtc.handle_input(str0m::Input::Timeout(now)) {
+                    tracing::debug!(participant = %id, error = %e, "timeout handling failed");
+                }
+                room.process(now, id, &mut self.outbox);
+            }
+            room.poll_keyframes(now, &mut self.outbox);
+        }
+        if let Some(tick) = self.next_speaker_tick {
+            if now >= tick {
+                self.next_speaker_tick = Some(now + self.config.speaker_interval);
+                for room in self.rooms.values_mut() {
+                    if let Some(participant) = room.speakers.tick() {
+                        self.outbox
+                            .queue
+                            .push_back(Output::Event(MediaEvent::ActiveSpeaker {
+                                room: room.id,
+                                participant,
+                            }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Move addresses that passed ICE into the routing map.
+    fn absorb_routes(&mut self) {
+        for (addr, id) in self.outbox.verified.drain(..) {
+            if self.by_addr.insert(addr, id) != Some(id) {
+                self.outbox
+                    .queue
+                    .push_back(Output::RouteAdded(Route::Addr(addr)));
+            }
+        }
+    }
+
+    /// The next thing to do. Call until it returns `Output::Timeout`.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.outbox.queue.pop_front() {
+            return o;
+        }
+        Output::Timeout(self.next_timeout())
+    }
+
+    fn next_timeout(&self) -> Instant {
+        let mut next: Option<Instant> = self.next_speaker_tick;
+        let mut consider = |t: Instant| {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        };
+        for room in self.rooms.values() {
+            for p in room.participants.values() {
+                consider(p.next_timeout);
+                if let Some(t) = p.keyframes.due() {
+                    consider(t);
+                }
+            }
+        }
+        next.unwrap_or_else(|| far_future(self.last_now))
+    }
+
+    /// What the forwarding path and the demultiplexer did so far.
+    pub fn counters(&self) -> CoreCounters {
+        let mut c = self.counters;
+        c.forward = self.retired;
+        for room in self.rooms.values() {
+            add_counters(&mut c.forward, &room.counters);
+        }
+        c
+    }
+
+    /// How much state the core holds (used to prove that leaving frees all).
+    pub fn footprint(&self) -> Footprint {
+        let participants = self.rooms.values().flat_map(|r| r.participants.values());
+        Footprint {
+            rooms: self.rooms.len(),
+            participants: self.room_of.len(),
+            ufrag_routes: self.by_ufrag.len(),
+            addr_routes: self.by_addr.len(),
+            occupied_slots: participants
+                .map(|p| p.slots.iter().filter(|s| s.occupant.is_some()).count())
+                .sum(),
+            speaker_entries: self.rooms.values().map(|r| r.speakers.tracked()).sum(),
+        }
+    }
+
+    /// Participants currently in `room` (for the control plane's checks).
+    pub fn participants_in(&self, room: RoomId) -> Vec<ParticipantId> {
+        self.rooms
+            .get(&room)
+            .map(|r| r.participants.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many slots in `room` carry `publisher`.
+    pub fn subscribers_of(&self, room: RoomId, publisher: ParticipantId) -> usize {
+        self.rooms
+            .get(&room)
+            .map_or(0, |r| r.slots_naming(publisher))
+    }
+}
+
+fn add_counters(into: &mut ForwardCounters, from: &ForwardCounters) {
+    into.packets_in += from.packets_in;
+    into.packets_forwarded += from.packets_forwarded;
+    into.dropped_not_permitted += from.dropped_not_permitted;
+    into.dropped_awaiting_keyframe += from.dropped_awaiting_keyframe;
+    into.keyframe_requests += from.keyframe_requests;
+}
+
+/// The category of an offer str0m refused, without quoting the SDP.
+fn offer_error_kind(e: &str0m::RtcError) -> String {
+    match e {
+        str0m::RtcError::RemoteSdp(_) => {
+            "the offer's media sections could not be negotiated".into()
+        }
+        _ => "the offer could not be accepted".into(),
+    }
+}

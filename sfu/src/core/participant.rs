@@ -1,0 +1,282 @@
+//! One participant's peer connection: a str0m `Rtc`, what it publishes, and
+//! the receive slots it offered.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaAdded, MediaKind, Mid, Pt};
+use str0m::rtp::Ssrc;
+use str0m::{Event, Output as RtcOutput, Rtc};
+
+use super::keyframe::KeyframeThrottle;
+use super::rewrite::SlotRewriter;
+use super::Output;
+use crate::ids::{ParticipantId, PublishPermission, SlotIndex};
+
+/// A fixed pair of m-lines (audio + video) on which the participant receives
+/// one remote participant.
+#[derive(Debug)]
+pub struct Slot {
+    pub audio_mid: Option<Mid>,
+    pub video_mid: Option<Mid>,
+    pub occupant: Option<ParticipantId>,
+    pub audio: SlotRewriter,
+    pub video: SlotRewriter,
+}
+
+/// A codec as negotiated on one side, with what makes two payloads compatible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodecKey {
+    pub codec: Codec,
+    /// H.264 packetization mode; payloads of different modes are not interchangeable.
+    pub packetization_mode: Option<u8>,
+}
+
+/// Where the core sends what a participant's `Rtc` produces.
+#[derive(Default)]
+pub struct Outbox {
+    pub queue: VecDeque<Output>,
+    /// Addresses that passed ICE (str0m answered them), to route non-STUN by.
+    pub verified: Vec<(SocketAddr, ParticipantId)>,
+}
+
+/// One participant in one room.
+pub struct Participant {
+    pub id: ParticipantId,
+    pub rtc: Rtc,
+    pub ufrag: String,
+    pub publish: PublishPermission,
+    /// Addresses verified for this participant (usually one).
+    pub addrs: Vec<SocketAddr>,
+    /// The m-lines on which the participant sends us its microphone and camera.
+    pub audio_in: Option<Mid>,
+    pub video_in: Option<Mid>,
+    /// Incoming SSRC → kind, learnt on first packet (a handful of entries).
+    ssrc_kinds: Vec<(Ssrc, MediaKind)>,
+    /// Incoming payload type → codec of what this participant publishes.
+    pub codecs_in: Vec<(Pt, CodecKey)>,
+    /// Codec → payload type this participant accepts on its receive slots.
+    pub codecs_out_audio: Vec<(CodecKey, Pt)>,
+    pub codecs_out_video: Vec<(CodecKey, Pt)>,
+    pub slots: Vec<Slot>,
+    /// Publishers this participant chose not to receive.
+    pub unsubscribed: Vec<ParticipantId>,
+    pub keyframes: KeyframeThrottle,
+    pub next_timeout: Instant,
+    pub connected: bool,
+}
+
+impl Participant {
+    pub fn new(
+        id: ParticipantId,
+        rtc: Rtc,
+        ufrag: String,
+        kf: KeyframeThrottle,
+        now: Instant,
+    ) -> Self {
+        Self {
+            id,
+            rtc,
+            ufrag,
+            publish: PublishPermission::ALL,
+            addrs: Vec::new(),
+            audio_in: None,
+            video_in: None,
+            ssrc_kinds: Vec::new(),
+            codecs_in: Vec::new(),
+            codecs_out_audio: Vec::new(),
+            codecs_out_video: Vec::new(),
+            slots: Vec::new(),
+            unsubscribed: Vec::new(),
+            keyframes: kf,
+            next_timeout: now,
+            connected: false,
+        }
+    }
+
+    /// Drain the `Rtc` completely (str0m requires it after every mutation):
+    /// transmits go to the outbox, events are returned for the room to handle.
+    pub fn drain(&mut self, outbox: &mut Outbox, events: &mut VecDeque<(ParticipantId, Event)>) {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(RtcOutput::Timeout(t)) => {
+                    self.next_timeout = t;
+                    return;
+                }
+                Ok(RtcOutput::Transmit(t)) => {
+                    if !self.addrs.contains(&t.destination) {
+                        // An ICE-lite agent only ever answers connectivity checks
+                        // whose MESSAGE-INTEGRITY matched this participant's
+                        // password, so a destination it picks is verified.
+                        self.addrs.push(t.destination);
+                        outbox.verified.push((t.destination, self.id));
+                    }
+                    outbox.queue.push_back(Output::Transmit(t));
+                }
+                Ok(RtcOutput::Event(e)) => events.push_back((self.id, e)),
+                Err(e) => {
+                    tracing::debug!(participant = %self.id, error = %e, "peer connection failed");
+                    self.rtc.disconnect();
+                    self.next_timeout = far_future(self.next_timeout);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Learn the m-lines of the offer, in order: the first audio and video the
+    /// participant sends are its microphone and camera; every line it only
+    /// receives on is a slot (the n-th audio and n-th video form slot n).
+    pub fn on_media_added(&mut self, m: &MediaAdded) {
+        let receives_from_us = m.direction == Direction::SendOnly;
+        let sends_to_us = m.direction.is_receiving();
+        match (m.kind, receives_from_us, sends_to_us) {
+            (MediaKind::Audio, false, true) if self.audio_in.is_none() => {
+                self.audio_in = Some(m.mid)
+            }
+            (MediaKind::Video, false, true) if self.video_in.is_none() => {
+                self.video_in = Some(m.mid)
+            }
+            (kind, true, _) => {
+                let idx = self
+                    .slots
+                    .iter()
+                    .position(|s| match kind {
+                        MediaKind::Audio => s.audio_mid.is_none(),
+                        MediaKind::Video => s.video_mid.is_none(),
+                    })
+                    .unwrap_or_else(|| {
+                        self.slots.push(Slot {
+                            audio_mid: None,
+                            video_mid: None,
+                            occupant: None,
+                            audio: SlotRewriter::new(false),
+                            video: SlotRewriter::new(true),
+                        });
+                        self.slots.len() - 1
+                    });
+                match kind {
+                    MediaKind::Audio => self.slots[idx].audio_mid = Some(m.mid),
+                    MediaKind::Video => self.slots[idx].video_mid = Some(m.mid),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After negotiation: which payload types mean which codec, both ways.
+    pub fn learn_codecs(&mut self) {
+        let params: Vec<_> = self.rtc.codec_config().params().to_vec();
+        let key = |p: &str0m::format::PayloadParams| CodecKey {
+            codec: p.spec().codec,
+            packetization_mode: p.spec().format.packetization_mode,
+        };
+        let remote_pts = |rtc: &Rtc, mid: Option<Mid>| -> Vec<Pt> {
+            mid.and_then(|m| rtc.media(m))
+                .map(|m| m.remote_pts().to_vec())
+                .unwrap_or_default()
+        };
+        let mut incoming = remote_pts(&self.rtc, self.audio_in);
+        incoming.extend(remote_pts(&self.rtc, self.video_in));
+        self.codecs_in = params
+            .iter()
+            .filter(|p| incoming.contains(&p.pt()))
+            .map(|p| (p.pt(), key(p)))
+            .collect();
+        let first_audio_slot = self.slots.iter().find_map(|s| s.audio_mid);
+        let first_video_slot = self.slots.iter().find_map(|s| s.video_mid);
+        let out_audio = remote_pts(&self.rtc, first_audio_slot);
+        let out_video = remote_pts(&self.rtc, first_video_slot);
+        self.codecs_out_audio = params
+            .iter()
+            .filter(|p| out_audio.contains(&p.pt()))
+            .map(|p| (key(p), p.pt()))
+            .collect();
+        self.codecs_out_video = params
+            .iter()
+            .filter(|p| out_video.contains(&p.pt()))
+            .map(|p| (key(p), p.pt()))
+            .collect();
+    }
+
+    /// Which of the participant's published media an incoming SSRC belongs to.
+    pub fn kind_of(&mut self, ssrc: Ssrc) -> Option<MediaKind> {
+        if let Some((_, k)) = self.ssrc_kinds.iter().find(|(s, _)| *s == ssrc) {
+            return Some(*k);
+        }
+        let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid())?;
+        let kind = if Some(mid) == self.audio_in {
+            MediaKind::Audio
+        } else if Some(mid) == self.video_in {
+            MediaKind::Video
+        } else {
+            return None;
+        };
+        // Bounded: a client that churns SSRCs cannot grow this without limit.
+        if self.ssrc_kinds.len() >= 8 {
+            self.ssrc_kinds.remove(0);
+        }
+        self.ssrc_kinds.push((ssrc, kind));
+        Some(kind)
+    }
+
+    /// The slot that currently carries `publisher`.
+    pub fn slot_of(&self, publisher: ParticipantId) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.occupant == Some(publisher))
+    }
+
+    /// The slot that owns this outgoing mid.
+    pub fn slot_by_mid(&self, mid: Mid) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.audio_mid == Some(mid) || s.video_mid == Some(mid))
+    }
+
+    /// Put `publisher` (or nobody) in slot `idx`; its streams restart.
+    pub fn occupy(&mut self, idx: usize, publisher: Option<ParticipantId>) -> SlotIndex {
+        let slot = &mut self.slots[idx];
+        slot.occupant = publisher;
+        slot.audio.restart();
+        slot.video.restart();
+        SlotIndex(idx as u8)
+    }
+
+    /// A free slot with both m-lines, if the participant offered enough.
+    pub fn free_slot(&self) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.occupant.is_none() && s.audio_mid.is_some() && s.video_mid.is_some())
+    }
+
+    /// Ask this participant (as a publisher) for a keyframe, throttled.
+    pub fn request_keyframe(&mut self, now: Instant, force_poll: bool) -> bool {
+        let go = if force_poll {
+            self.keyframes.poll(now)
+        } else {
+            self.keyframes.request(now)
+        };
+        if !go {
+            return false;
+        }
+        let Some(mid) = self.video_in else {
+            return false;
+        };
+        let mut api = self.rtc.direct_api();
+        match api.stream_rx_by_mid(mid, None) {
+            Some(rx) => {
+                rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A time so far away that it never wins a `min`.
+pub fn far_future(now: Instant) -> Instant {
+    now + std::time::Duration::from_secs(3600 * 24 * 365)
+}

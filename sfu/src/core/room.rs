@@ -1,0 +1,317 @@
+//! A room: its participants, who occupies which slot, and the forwarding of
+//! every packet from its publisher to its subscribers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use str0m::media::MediaKind;
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::{Event, IceConnectionState};
+
+use super::keyframe::starts_keyframe;
+use super::participant::{Outbox, Participant};
+use super::rewrite::Rewrite;
+use super::speaker::SpeakerDetector;
+use super::{MediaEvent, Output};
+use crate::ids::{ParticipantId, RoomId};
+
+type Work = VecDeque<(ParticipantId, Event)>;
+
+/// Counters of what the forwarding path did, for tests and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardCounters {
+    /// RTP packets received from publishers.
+    pub packets_in: u64,
+    /// RTP packets written towards subscribers.
+    pub packets_forwarded: u64,
+    /// Dropped because the publisher is not allowed to publish that media.
+    pub dropped_not_permitted: u64,
+    /// Dropped while a slot waited for a keyframe.
+    pub dropped_awaiting_keyframe: u64,
+    /// Keyframe requests sent to publishers.
+    pub keyframe_requests: u64,
+}
+
+/// One room and everything in it.
+pub struct Room {
+    pub id: RoomId,
+    pub participants: BTreeMap<ParticipantId, Participant>,
+    pub speakers: SpeakerDetector,
+    pub counters: ForwardCounters,
+}
+
+impl Room {
+    pub fn new(id: RoomId) -> Self {
+        Self {
+            id,
+            participants: BTreeMap::new(),
+            speakers: SpeakerDetector::default(),
+            counters: ForwardCounters::default(),
+        }
+    }
+
+    /// Drain `start` and handle everything that follows from it, until quiet.
+    pub fn process(&mut self, now: Instant, start: ParticipantId, outbox: &mut Outbox) {
+        let mut work = Work::new();
+        if let Some(p) = self.participants.get_mut(&start) {
+            p.drain(outbox, &mut work);
+        }
+        self.run(now, work, outbox);
+    }
+
+    fn run(&mut self, now: Instant, mut work: Work, outbox: &mut Outbox) {
+        while let Some((from, event)) = work.pop_front() {
+            match event {
+                Event::RtpPacket(pkt) => self.forward(now, from, pkt, outbox, &mut work),
+                Event::KeyframeRequest(req) => {
+                    let publisher = self
+                        .participants
+                        .get(&from)
+                        .and_then(|s| s.slot_by_mid(req.mid).and_then(|i| s.slots[i].occupant));
+                    if let Some(publisher) = publisher {
+                        self.request_keyframe(now, publisher, false, outbox, &mut work);
+                    }
+                }
+                Event::MediaAdded(m) => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.on_media_added(&m);
+                    }
+                }
+                Event::Connected => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.connected = true;
+                    }
+                    outbox.queue.push_back(Output::Event(MediaEvent::Connected {
+                        room: self.id,
+                        participant: from,
+                    }));
+                }
+                Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                    outbox
+                        .queue
+                        .push_back(Output::Event(MediaEvent::Disconnected {
+                            room: self.id,
+                            participant: from,
+                        }));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Ask `publisher` for a keyframe (throttled). `due_only` sends only a
+    /// request that the throttle had deferred.
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        due_only: bool,
+        outbox: &mut Outbox,
+        work: &mut Work,
+    ) {
+        if let Some(p) = self.participants.get_mut(&publisher) {
+            if p.request_keyframe(now, due_only) {
+                self.counters.keyframe_requests += 1;
+                p.drain(outbox, work);
+            }
+        }
+    }
+
+    /// Send deferred keyframe requests whose time has come.
+    pub fn poll_keyframes(&mut self, now: Instant, outbox: &mut Outbox) {
+        let due: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| p.keyframes.due().is_some_and(|t| t <= now))
+            .map(|p| p.id)
+            .collect();
+        let mut work = Work::new();
+        for id in due {
+            self.request_keyframe(now, id, true, outbox, &mut work);
+        }
+        self.run(now, work, outbox);
+    }
+
+    fn forward(
+        &mut self,
+        now: Instant,
+        from: ParticipantId,
+        pkt: RtpPacket,
+        outbox: &mut Outbox,
+        work: &mut Work,
+    ) {
+        self.counters.packets_in += 1;
+        let Some(publisher) = self.participants.get_mut(&from) else {
+            return;
+        };
+        let Some(kind) = publisher.kind_of(pkt.header.ssrc) else {
+            return;
+        };
+        let allowed = match kind {
+            MediaKind::Audio => publisher.publish.audio,
+            MediaKind::Video => publisher.publish.video,
+        };
+        if !allowed {
+            self.counters.dropped_not_permitted += 1;
+            return;
+        }
+        let Some(codec) = publisher
+            .codecs_in
+            .iter()
+            .find(|(pt, _)| *pt == pkt.header.payload_type)
+            .map(|(_, c)| *c)
+        else {
+            return;
+        };
+        let is_video = kind == MediaKind::Video;
+        let keyframe = is_video && starts_keyframe(codec.codec, &pkt.payload);
+        if !is_video {
+            if let Some(level) = pkt.header.ext_vals.audio_level {
+                self.speakers
+                    .record(from, level, pkt.header.ext_vals.voice_activity);
+            }
+        }
+        // Only what the subscriber's player needs travels on; transport-level
+        // extensions (TWCC, abs-send-time, mid) are the subscriber's Rtc's own.
+        let ext_vals = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
+
+        let mut want_keyframe = false;
+        for sub in self.participants.values_mut() {
+            if sub.id == from {
+                continue;
+            }
+            let Some(idx) = sub.slot_of(from) else {
+                continue;
+            };
+            let codecs_out = if is_video {
+                &sub.codecs_out_video
+            } else {
+                &sub.codecs_out_audio
+            };
+            let Some(pt) = codecs_out
+                .iter()
+                .find(|(c, _)| *c == codec)
+                .map(|(_, pt)| *pt)
+            else {
+                continue;
+            };
+            let slot = &mut sub.slots[idx];
+            let (mid, rewriter) = if is_video {
+                (slot.video_mid, &mut slot.video)
+            } else {
+                (slot.audio_mid, &mut slot.audio)
+            };
+            let Some(mid) = mid else { continue };
+            let (seq_no, time) = match rewriter.rewrite(*pkt.seq_no, pkt.header.timestamp, keyframe)
+            {
+                Rewrite::Forward { seq_no, time } => (seq_no, time),
+                Rewrite::AwaitingKeyframe => {
+                    self.counters.dropped_awaiting_keyframe += 1;
+                    want_keyframe = true;
+                    continue;
+                }
+                Rewrite::Stale => continue,
+            };
+            let mut api = sub.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                continue;
+            };
+            tx.write_rtp(
+                RtpWrite::new(pt, seq_no, time, pkt.timestamp, pkt.payload.clone())
+                    .marker(pkt.header.marker)
+                    .ext_vals(ext_vals.clone())
+                    .nackable(is_video),
+            );
+            self.counters.packets_forwarded += 1;
+            sub.drain(outbox, work);
+        }
+        if want_keyframe {
+            self.request_keyframe(now, from, false, outbox, work);
+        }
+    }
+
+    /// Give `publisher` a slot at every other participant, and every other
+    /// participant a slot at `newcomer`. Returns the assignments made.
+    pub fn assign_slots(&mut self, newcomer: ParticipantId, outbox: &mut Outbox) {
+        let others: Vec<ParticipantId> = self
+            .participants
+            .keys()
+            .copied()
+            .filter(|p| *p != newcomer)
+            .collect();
+        for other in others {
+            self.subscribe(newcomer, other, outbox);
+            self.subscribe(other, newcomer, outbox);
+        }
+    }
+
+    /// Put `publisher` in a free slot of `subscriber` (if not already there).
+    pub fn subscribe(
+        &mut self,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        outbox: &mut Outbox,
+    ) {
+        let Some(sub) = self.participants.get_mut(&subscriber) else {
+            return;
+        };
+        if sub.unsubscribed.contains(&publisher) || sub.slot_of(publisher).is_some() {
+            return;
+        }
+        let Some(idx) = sub.free_slot() else {
+            tracing::warn!(room = %self.id, %subscriber, "no free receive slot; the client offered too few");
+            return;
+        };
+        let event = occupy(self.id, sub, idx, Some(publisher));
+        outbox.queue.push_back(Output::Event(event));
+    }
+
+    /// Empty the slot of `subscriber` that carries `publisher`.
+    pub fn unsubscribe(
+        &mut self,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        outbox: &mut Outbox,
+    ) {
+        let Some(sub) = self.participants.get_mut(&subscriber) else {
+            return;
+        };
+        let Some(idx) = sub.slot_of(publisher) else {
+            return;
+        };
+        let event = occupy(self.id, sub, idx, None);
+        outbox.queue.push_back(Output::Event(event));
+    }
+
+    /// Number of slots anywhere in the room that name `publisher`.
+    pub fn slots_naming(&self, publisher: ParticipantId) -> usize {
+        self.participants
+            .values()
+            .filter(|s| s.slot_of(publisher).is_some())
+            .count()
+    }
+}
+
+/// Change who occupies a slot and say so (the client maps slots to tiles).
+fn occupy(
+    room: RoomId,
+    sub: &mut Participant,
+    idx: usize,
+    publisher: Option<ParticipantId>,
+) -> MediaEvent {
+    let slot = sub.occupy(idx, publisher);
+    let mid = |m: Option<str0m::media::Mid>| m.map(|m| m.to_string()).unwrap_or_default();
+    MediaEvent::SlotAssigned {
+        room,
+        subscriber: sub.id,
+        slot,
+        audio_mid: mid(sub.slots[idx].audio_mid),
+        video_mid: mid(sub.slots[idx].video_mid),
+        publisher,
+    }
+}

@@ -1,0 +1,64 @@
+//! Typed identifiers shared by the media plane and whoever drives it.
+//!
+//! Every identifier is a pseudonymous number: safe to log, meaningless outside
+//! Haven. Display names never reach the media plane at all.
+
+use std::fmt;
+
+/// A room: one running session of one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(pub u64);
+
+/// One participant in one room (a facilitator or an admitted member).
+///
+/// The control plane allocates these; the media plane never invents them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantId(pub u64);
+
+/// A fixed receive slot in a subscriber's peer connection: one audio and one
+/// video m-line that carry one remote participant at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotIndex(pub u8);
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "room-{}", self.0)
+    }
+}
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p-{}", self.0)
+    }
+}
+
+impl fmt::Display for SlotIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "slot-{}", self.0)
+    }
+}
+
+/// Which of a participant's media the room lets through the SFU.
+///
+/// This is how a facilitator's mute is enforced: packets that are not allowed
+/// are dropped on arrival, whatever the participant's client does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublishPermission {
+    /// Whether the participant's microphone reaches the room.
+    pub audio: bool,
+    /// Whether the participant's camera reaches the room.
+    pub video: bool,
+}
+
+impl PublishPermission {
+    /// Audio and video both allowed (the default for an admitted participant).
+    pub const ALL: Self = Self {
+        audio: true,
+        video: true,
+    };
+    /// Nothing reaches the room.
+    pub const NONE: Self = Self {
+        audio: false,
+        video: false,
+    };
+}
