@@ -245,19 +245,28 @@ impl SfuCore {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| CoreError::BadOffer(offer_error_kind(&e)))?;
+        let answer = answer.to_sdp_string();
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let kf = KeyframeThrottle::new(self.config.keyframe_min_interval);
-        let participant = Participant::new(id, rtc, ufrag.clone(), kf, now);
+        let mut participant = Participant::new(id, rtc, ufrag.clone(), kf, now);
+        // The m-lines in offer order, as negotiated (our answer lists them all).
+        for mid in answer_mids(&answer) {
+            let media = participant
+                .rtc
+                .media(mid)
+                .map(|m| (m.kind(), m.direction()));
+            if let Some((kind, direction)) = media {
+                participant.learn_media(mid, kind, direction);
+            }
+        }
+        participant.learn_codecs();
 
         let room = self
             .rooms
             .entry(room_id)
             .or_insert_with(|| Room::new(room_id));
         room.participants.insert(id, participant);
-        // Drain once: str0m reports the offer's m-lines as MediaAdded events.
         room.process(now, id, &mut self.outbox);
-        let joined = room.participants.get_mut(&id).expect("just inserted");
-        joined.learn_codecs();
         room.assign_slots(id, &mut self.outbox);
         // Everyone the newcomer now receives should send a keyframe.
         let publishers: Vec<ParticipantId> = room
@@ -280,7 +289,7 @@ impl SfuCore {
             .get_or_insert(now + self.config.speaker_interval);
         self.absorb_routes();
         tracing::info!(room = %room_id, participant = %id, "participant joined the media plane");
-        Ok(answer.to_sdp_string())
+        Ok(answer)
     }
 
     fn new_rtc(&self, now: Instant) -> Rtc {
@@ -589,6 +598,14 @@ fn add_counters(into: &mut ForwardCounters, from: &ForwardCounters) {
     into.dropped_not_permitted += from.dropped_not_permitted;
     into.dropped_awaiting_keyframe += from.dropped_awaiting_keyframe;
     into.keyframe_requests += from.keyframe_requests;
+}
+
+/// The mids of an SDP we generated, in m-line order.
+fn answer_mids(sdp: &str) -> Vec<str0m::media::Mid> {
+    sdp.lines()
+        .filter_map(|l| l.trim_end().strip_prefix("a=mid:"))
+        .map(str0m::media::Mid::from)
+        .collect()
 }
 
 /// The category of an offer str0m refused, without quoting the SDP.

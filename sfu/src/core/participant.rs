@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaAdded, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
@@ -129,16 +129,12 @@ impl Participant {
     /// Learn the m-lines of the offer, in order: the first audio and video the
     /// participant sends are its microphone and camera; every line it only
     /// receives on is a slot (the n-th audio and n-th video form slot n).
-    pub fn on_media_added(&mut self, m: &MediaAdded) {
-        let receives_from_us = m.direction == Direction::SendOnly;
-        let sends_to_us = m.direction.is_receiving();
-        match (m.kind, receives_from_us, sends_to_us) {
-            (MediaKind::Audio, false, true) if self.audio_in.is_none() => {
-                self.audio_in = Some(m.mid)
-            }
-            (MediaKind::Video, false, true) if self.video_in.is_none() => {
-                self.video_in = Some(m.mid)
-            }
+    pub fn learn_media(&mut self, mid: Mid, kind: MediaKind, direction: Direction) {
+        let receives_from_us = direction == Direction::SendOnly;
+        let sends_to_us = direction.is_receiving();
+        match (kind, receives_from_us, sends_to_us) {
+            (MediaKind::Audio, false, true) if self.audio_in.is_none() => self.audio_in = Some(mid),
+            (MediaKind::Video, false, true) if self.video_in.is_none() => self.video_in = Some(mid),
             (kind, true, _) => {
                 let idx = self
                     .slots
@@ -158,8 +154,8 @@ impl Participant {
                         self.slots.len() - 1
                     });
                 match kind {
-                    MediaKind::Audio => self.slots[idx].audio_mid = Some(m.mid),
-                    MediaKind::Video => self.slots[idx].video_mid = Some(m.mid),
+                    MediaKind::Audio => self.slots[idx].audio_mid = Some(mid),
+                    MediaKind::Video => self.slots[idx].video_mid = Some(mid),
                 }
             }
             _ => {}

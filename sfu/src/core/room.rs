@@ -72,11 +72,6 @@ impl Room {
                         self.request_keyframe(now, publisher, false, outbox, &mut work);
                     }
                 }
-                Event::MediaAdded(m) => {
-                    if let Some(p) = self.participants.get_mut(&from) {
-                        p.on_media_added(&m);
-                    }
-                }
                 Event::Connected => {
                     if let Some(p) = self.participants.get_mut(&from) {
                         p.connected = true;

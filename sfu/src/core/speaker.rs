@@ -31,13 +31,14 @@ pub struct SpeakerDetector {
 }
 
 impl SpeakerDetector {
-    /// Record one packet's level (`-dBov`, 0..=127). `voice` is the optional
+    /// Record one packet's level in dBov (0 loudest, -127 silence). `voice` is the optional
     /// voice-activity flag; a packet flagged as not voice counts as silence.
     pub fn record(&mut self, participant: ParticipantId, level: i8, voice: Option<bool>) {
         let level = if voice == Some(false) {
             127
         } else {
-            u32::from(level.clamp(0, 127) as u8)
+            // str0m carries -dBov as a non-positive i8; accept either sign.
+            u32::from(level.unsigned_abs().min(127))
         };
         let w = self.windows.entry(participant).or_default();
         w.sum += level;
@@ -106,10 +107,10 @@ mod tests {
     #[test]
     fn loudest_clear_speaker_wins_and_silence_ends_it() {
         let mut d = SpeakerDetector::default();
-        speak(&mut d, 1, 30);
-        speak(&mut d, 2, 90);
+        speak(&mut d, 1, -30);
+        speak(&mut d, 2, -90);
         assert_eq!(d.tick(), Some(Some(ParticipantId(1))));
-        speak(&mut d, 1, 30);
+        speak(&mut d, 1, -30);
         assert_eq!(d.tick(), None);
         assert_eq!(d.tick(), Some(None));
     }
@@ -117,13 +118,13 @@ mod tests {
     #[test]
     fn a_slightly_louder_voice_does_not_steal_the_highlight() {
         let mut d = SpeakerDetector::default();
-        speak(&mut d, 1, 30);
+        speak(&mut d, 1, -30);
         assert_eq!(d.tick(), Some(Some(ParticipantId(1))));
-        speak(&mut d, 1, 30);
-        speak(&mut d, 2, 29);
+        speak(&mut d, 1, -30);
+        speak(&mut d, 2, -29);
         assert_eq!(d.tick(), None);
-        speak(&mut d, 1, 30);
-        speak(&mut d, 2, 20);
+        speak(&mut d, 1, -30);
+        speak(&mut d, 2, -20);
         assert_eq!(d.tick(), Some(Some(ParticipantId(2))));
     }
 
@@ -131,7 +132,7 @@ mod tests {
     fn voice_activity_false_counts_as_silence() {
         let mut d = SpeakerDetector::default();
         for _ in 0..12 {
-            d.record(ParticipantId(1), 10, Some(false));
+            d.record(ParticipantId(1), -10, Some(false));
         }
         assert_eq!(d.tick(), None);
     }

@@ -1,0 +1,282 @@
+//! A test participant: a full (non-lite) str0m peer in RTP mode that
+//! publishes tagged audio and VP8-shaped video and records what it receives.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpWrite};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+/// What a client received from one publisher.
+#[derive(Default, Debug)]
+pub struct FromPublisher {
+    pub audio_packets: u64,
+    pub video_packets: u64,
+    /// Distinct audio sequence numbers the publisher wrote (carried in the payload).
+    pub audio_seqs: BTreeSet<u32>,
+    /// Distinct video sequence numbers the publisher wrote (carried in the payload).
+    pub video_seqs: BTreeSet<u32>,
+    /// Whether the first video packet received was the start of a keyframe.
+    pub first_video_was_keyframe: Option<bool>,
+    pub first_video_at: Option<Instant>,
+    pub last_audio_at: Option<Instant>,
+}
+
+pub struct Client {
+    pub id: u8,
+    pub addr: SocketAddr,
+    pub rtc: Rtc,
+    pending: Option<SdpPendingOffer>,
+    pub next_timeout: Instant,
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    pt_opus: Option<Pt>,
+    pt_vp8: Option<Pt>,
+    /// Audio level to put in the RFC 6464 extension (-dBov; 127 = silence).
+    pub level: i8,
+    pub publishing: bool,
+    next_audio: Instant,
+    next_video: Instant,
+    audio_seq: u32,
+    video_seq: u32,
+    audio_ts: u32,
+    video_ts: u32,
+    last_keyframe: Option<Instant>,
+    /// Send a keyframe on the next frame (PLI/FIR received).
+    force_keyframe: bool,
+    /// 0 = only on request.
+    pub keyframe_interval: Duration,
+    pub connected: bool,
+    pub keyframe_requests_received: u64,
+    pub received: BTreeMap<u8, FromPublisher>,
+    /// The SFU's ICE ufrag for this client, from the answer.
+    pub remote_ufrag: Option<String>,
+}
+
+impl Client {
+    /// A client offering its own audio + video and `slots` receive slots.
+    pub fn new(id: u8, now: Instant, slots: usize) -> (Self, String) {
+        let addr: SocketAddr = format!("10.0.0.{}:5000", 10 + id).parse().unwrap();
+        let mut rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        for _ in 0..slots {
+            api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+            api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        }
+        let (offer, pending) = api.apply().expect("changes to offer");
+        let client = Self {
+            id,
+            addr,
+            rtc,
+            pending: Some(pending),
+            next_timeout: now,
+            audio_mid: Some(audio),
+            video_mid: Some(video),
+            pt_opus: None,
+            pt_vp8: None,
+            level: 127,
+            publishing: true,
+            next_audio: now,
+            next_video: now,
+            audio_seq: 0,
+            video_seq: 0,
+            audio_ts: 0,
+            video_ts: 0,
+            last_keyframe: None,
+            force_keyframe: false,
+            keyframe_interval: Duration::from_secs(3),
+            connected: false,
+            keyframe_requests_received: 0,
+            received: BTreeMap::new(),
+            remote_ufrag: None,
+        };
+        (client, offer.to_sdp_string())
+    }
+
+    pub fn accept_answer(&mut self, answer: &str) {
+        self.remote_ufrag = answer
+            .lines()
+            .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+            .map(str::to_owned);
+        let answer = SdpAnswer::from_sdp_string(answer).expect("SFU answer parses");
+        let pending = self.pending.take().expect("one offer");
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("answer accepted");
+        let find = |rtc: &Rtc, c: Codec| {
+            rtc.codec_config()
+                .find(|p| p.spec().codec == c)
+                .map(|p| p.pt())
+        };
+        self.pt_opus = find(&self.rtc, Codec::Opus);
+        self.pt_vp8 = find(&self.rtc, Codec::Vp8);
+    }
+
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &[u8],
+        out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    ) {
+        let Ok(r) = Receive::new(Protocol::Udp, from, self.addr, bytes) else {
+            return;
+        };
+        let _ = self.rtc.handle_input(Input::Receive(now, r));
+        self.drain(now, out);
+    }
+
+    pub fn timeout(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+        let _ = self.rtc.handle_input(Input::Timeout(now));
+        self.drain(now, out);
+    }
+
+    pub fn drain(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.next_timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => out.push((t.source, t.destination, t.contents.to_vec())),
+                Ok(Output::Event(e)) => self.on_event(now, e),
+                Err(e) => panic!("client {} failed: {e}", self.id),
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, e: Event) {
+        match e {
+            Event::Connected => self.connected = true,
+            Event::KeyframeRequest(_) => {
+                self.keyframe_requests_received += 1;
+                self.force_keyframe = true;
+            }
+            Event::RtpPacket(p) => {
+                let payload = &p.payload;
+                let (Some(&tag), Some(&owner)) = (payload.first(), payload.get(2)) else {
+                    return;
+                };
+                let seq = u32::from_be_bytes([payload[3], payload[4], payload[5], payload[6]]);
+                let rec = self.received.entry(owner).or_default();
+                if tag == 0xAA {
+                    rec.audio_packets += 1;
+                    rec.audio_seqs.insert(seq);
+                    rec.last_audio_at = Some(now);
+                } else {
+                    rec.video_packets += 1;
+                    rec.video_seqs.insert(seq);
+                    if rec.first_video_was_keyframe.is_none() {
+                        rec.first_video_was_keyframe = Some(tag & 0x10 != 0 && payload[1] & 1 == 0);
+                        rec.first_video_at = Some(now);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn next_media(&self) -> Option<Instant> {
+        (self.connected && self.publishing).then(|| self.next_audio.min(self.next_video))
+    }
+
+    /// Write whatever media is due at `now`.
+    pub fn send_media(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+        if !(self.connected && self.publishing) {
+            return;
+        }
+        if now >= self.next_audio {
+            self.next_audio += Duration::from_millis(20);
+            self.audio_seq += 1;
+            self.audio_ts = self.audio_ts.wrapping_add(960);
+            let mut payload = vec![0xAA, 0, self.id];
+            payload.extend_from_slice(&self.audio_seq.to_be_bytes());
+            payload.resize(60, 0x55);
+            let ext = ExtensionValues {
+                audio_level: Some(-self.level.abs()),
+                voice_activity: Some(self.level < 100),
+                ..Default::default()
+            };
+            let (mid, pt, seq, ts) = (
+                self.audio_mid.unwrap(),
+                self.pt_opus.unwrap(),
+                self.audio_seq,
+                self.audio_ts,
+            );
+            let mut api = self.rtc.direct_api();
+            let tx = api.stream_tx_by_mid(mid, None).expect("audio stream");
+            tx.write_rtp(
+                RtpWrite::new(pt, (seq as u64 + 1000).into(), ts, now, payload)
+                    .ext_vals(ext)
+                    .marker(true),
+            );
+            self.drain(now, out);
+        }
+        if now >= self.next_video {
+            self.next_video += Duration::from_millis(33);
+            self.video_ts = self.video_ts.wrapping_add(3000);
+            let periodic = !self.keyframe_interval.is_zero()
+                && self
+                    .last_keyframe
+                    .is_none_or(|t| now >= t + self.keyframe_interval);
+            let key = self.force_keyframe || periodic || self.last_keyframe.is_none();
+            if key {
+                self.force_keyframe = false;
+                self.last_keyframe = Some(now);
+            }
+            let packets = if key { 6 } else { 2 };
+            for i in 0..packets {
+                self.video_seq += 1;
+                let descriptor = if i == 0 { 0x10 } else { 0x00 };
+                let frame_header = if key { 0x00 } else { 0x01 };
+                let mut payload = vec![descriptor, frame_header, self.id];
+                payload.extend_from_slice(&self.video_seq.to_be_bytes());
+                payload.resize(900, 0x66);
+                let (mid, pt, seq, ts) = (
+                    self.video_mid.unwrap(),
+                    self.pt_vp8.unwrap(),
+                    self.video_seq,
+                    self.video_ts,
+                );
+                let mut api = self.rtc.direct_api();
+                let tx = api.stream_tx_by_mid(mid, None).expect("video stream");
+                tx.write_rtp(
+                    RtpWrite::new(pt, (seq as u64 + 5000).into(), ts, now, payload)
+                        .marker(i == packets - 1)
+                        .nackable(true),
+                );
+                self.drain(now, out);
+            }
+        }
+    }
+
+    pub fn from(&self, publisher: u8) -> &FromPublisher {
+        static EMPTY: std::sync::OnceLock<FromPublisher> = std::sync::OnceLock::new();
+        self.received
+            .get(&publisher)
+            .unwrap_or_else(|| EMPTY.get_or_init(FromPublisher::default))
+    }
+
+    /// Video packets the publisher wrote in (lo, hi] that arrived.
+    pub fn video_completeness(&self, publisher: u8) -> f64 {
+        let seqs = &self.from(publisher).video_seqs;
+        let (Some(lo), Some(hi)) = (seqs.first(), seqs.last()) else {
+            return 0.0;
+        };
+        seqs.len() as f64 / (hi - lo + 1) as f64
+    }
+}

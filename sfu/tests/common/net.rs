@@ -1,0 +1,121 @@
+//! A seeded network emulator in simulated time: loss, delay and jitter
+//! (jitter larger than the packet spacing reorders packets).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Conditions on every link.
+#[derive(Clone, Copy, Debug)]
+pub struct Conditions {
+    /// Probability of losing a datagram, 0.0..=1.0.
+    pub loss: f64,
+    /// Fixed one-way delay.
+    pub delay: Duration,
+    /// Extra random delay, uniform in 0..jitter.
+    pub jitter: Duration,
+}
+
+impl Conditions {
+    pub const CLEAN: Self = Self {
+        loss: 0.0,
+        delay: Duration::from_millis(10),
+        jitter: Duration::ZERO,
+    };
+}
+
+/// A small deterministic PRNG (xorshift64*), so a seed replays a run exactly.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in 0.0..1.0.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+pub struct InFlight {
+    pub at: Instant,
+    pub from: SocketAddr,
+    pub to: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+pub struct Net {
+    pub conditions: Conditions,
+    pub rng: Rng,
+    queue: BinaryHeap<Reverse<(Instant, u64)>>,
+    packets: std::collections::HashMap<u64, InFlight>,
+    counter: u64,
+    pub sent: u64,
+    pub lost: u64,
+}
+
+impl Net {
+    pub fn new(seed: u64, conditions: Conditions) -> Self {
+        Self {
+            conditions,
+            rng: Rng::new(seed),
+            queue: BinaryHeap::new(),
+            packets: Default::default(),
+            counter: 0,
+            sent: 0,
+            lost: 0,
+        }
+    }
+
+    pub fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        self.sent += 1;
+        if self.rng.unit() < self.conditions.loss {
+            self.lost += 1;
+            return;
+        }
+        let jitter_us = self.conditions.jitter.as_micros() as u64;
+        let extra = Duration::from_micros(if jitter_us > 0 {
+            self.rng.below(jitter_us)
+        } else {
+            0
+        });
+        let at = now + self.conditions.delay + extra;
+        self.counter += 1;
+        self.queue.push(Reverse((at, self.counter)));
+        self.packets.insert(
+            self.counter,
+            InFlight {
+                at,
+                from,
+                to,
+                bytes,
+            },
+        );
+    }
+
+    pub fn next_time(&self) -> Option<Instant> {
+        self.queue.peek().map(|Reverse((t, _))| *t)
+    }
+
+    pub fn pop_due(&mut self, now: Instant) -> Option<InFlight> {
+        match self.queue.peek() {
+            Some(Reverse((t, _))) if *t <= now => {
+                let Reverse((_, id)) = self.queue.pop().expect("peeked");
+                self.packets.remove(&id)
+            }
+            _ => None,
+        }
+    }
+}
