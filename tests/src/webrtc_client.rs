@@ -129,7 +129,6 @@ fn opus_codec() -> RTCRtpCodecParameters {
             rtcp_feedback: vec![],
         },
         payload_type: 111,
-        ..Default::default()
     }
 }
 
@@ -143,7 +142,6 @@ fn vp8_codec() -> RTCRtpCodecParameters {
             rtcp_feedback: vec![],
         },
         payload_type: 96,
-        ..Default::default()
     }
 }
 
@@ -311,8 +309,8 @@ impl ToneClient {
                     .await;
                 // 25 fps of VP8-shaped frames: a keyframe each second (VP8
                 // frame tag bit 0 clear), delta frames otherwise.
-                if frame_no % 2 == 0 {
-                    let key = frame_no % 50 == 0;
+                if frame_no.is_multiple_of(2) {
+                    let key = frame_no.is_multiple_of(50);
                     let mut data =
                         vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a];
                     data.resize(if key { 6000 } else { 1200 }, 0x42);
