@@ -9,6 +9,10 @@ use clap::{Parser, Subcommand};
 use haven_sfu::io::{default_media_addrs, MediaConfig, MediaServer};
 use tracing_subscriber::EnvFilter;
 
+/// str0m and its ICE agent log addresses and SDP at debug level: keep them
+/// at warnings unless an operator asks otherwise through `HAVEN_LOG`.
+const DEFAULT_LOG_FILTER: &str = "info,str0m=warn,is=warn";
+
 #[derive(Parser)]
 #[command(
     name = "haven",
@@ -42,7 +46,8 @@ struct ServeArgs {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("HAVEN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("HAVEN_LOG")
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .init();
     let cli = Cli::parse();

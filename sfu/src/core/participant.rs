@@ -116,8 +116,9 @@ impl Participant {
                     outbox.queue.push_back(Output::Transmit(t));
                 }
                 Ok(RtcOutput::Event(e)) => events.push_back((self.id, e)),
-                Err(e) => {
-                    tracing::debug!(participant = %self.id, error = %e, "peer connection failed");
+                // str0m's error texts can quote addresses: log the fact only.
+                Err(_) => {
+                    tracing::debug!(participant = %self.id, "peer connection failed");
                     self.rtc.disconnect();
                     self.next_timeout = far_future(self.next_timeout);
                     return;
