@@ -1,0 +1,143 @@
+//! Typed identifiers and values of the control plane.
+
+use std::fmt;
+
+pub use haven_sfu::{ParticipantId, RoomId};
+
+/// A facilitator account (row id in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(pub i64);
+
+/// A group (row id in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub i64);
+
+/// A personal invite link (row id in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub i64);
+
+/// What a person came in with. It decides whether they are "known" to the
+/// facilitator, and identifies them again when they reconnect.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Seat {
+    /// A facilitator or co-facilitator account.
+    Staff(AccountId),
+    /// A member's personal link: one participant per link, however many devices.
+    Personal(LinkId),
+    /// A member who came by the group link; the resume key (a random secret
+    /// the client keeps) lets them reconnect without knocking again.
+    Group {
+        /// The client's resume secret.
+        resume: String,
+    },
+}
+
+impl Seat {
+    /// Whether the facilitator issued this person their own link.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Seat::Group { .. })
+    }
+}
+
+/// A display name as the person typed it: 1–40 characters, no control
+/// characters. Never logged (its `Debug` is redacted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Longest accepted name, in characters.
+    pub const MAX_CHARS: usize = 40;
+
+    /// Check and trim a name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let name = raw.trim();
+        let ok = !name.is_empty()
+            && name.chars().count() <= Self::MAX_CHARS
+            && !name.chars().any(char::is_control);
+        ok.then(|| Self(name.to_owned()))
+    }
+
+    /// The name, for the people in the room (never for logs).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DisplayName(<redacted>)")
+    }
+}
+
+/// Chat text: 1–1000 characters. Never stored, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChatText(String);
+
+impl ChatText {
+    /// Longest accepted message, in characters.
+    pub const MAX_CHARS: usize = 1000;
+
+    /// Check a message.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.trim().is_empty() && raw.chars().count() <= Self::MAX_CHARS;
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    /// The text, for its recipients.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ChatText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChatText(<redacted>)")
+    }
+}
+
+/// A participant's role in the room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Runs the room.
+    Facilitator,
+    /// Can take over when the facilitator hands over or drops.
+    CoFacilitator,
+    /// A group member.
+    Member,
+}
+
+/// What a role may do. Permissions are derived from roles, never spelled as
+/// strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Admit, deny, message waiting members; mute, remove, return to waiting;
+    /// lock; end the session; turn chat off; hand over.
+    pub moderate: bool,
+    /// Take over facilitation when the facilitator is absent.
+    pub take_over: bool,
+}
+
+impl Role {
+    /// The capabilities of this role.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            Role::Facilitator => Capabilities {
+                moderate: true,
+                take_over: false,
+            },
+            Role::CoFacilitator => Capabilities {
+                moderate: false,
+                take_over: true,
+            },
+            Role::Member => Capabilities {
+                moderate: false,
+                take_over: false,
+            },
+        }
+    }
+
+    /// Staff enter the room directly; members knock.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Member)
+    }
+}

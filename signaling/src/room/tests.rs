@@ -1,0 +1,472 @@
+//! The room state machine, driven directly: situations first, then property
+//! tests over random command sequences.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn settings(capacity: usize) -> RoomSettings {
+    RoomSettings {
+        capacity,
+        reconnect_grace: Duration::from_secs(30),
+    }
+}
+
+fn name(n: &str) -> DisplayName {
+    DisplayName::parse(n).unwrap()
+}
+
+struct Harness {
+    room: Room,
+    now: Instant,
+    next_id: u64,
+}
+
+impl Harness {
+    fn new(capacity: usize) -> Self {
+        Self {
+            room: Room::new(settings(capacity)),
+            now: Instant::now(),
+            next_id: 0,
+        }
+    }
+    fn run(&mut self, c: Command) -> Vec<Effect> {
+        self.room.handle(self.now, c)
+    }
+    fn enter(
+        &mut self,
+        conn: u64,
+        seat: Seat,
+        role: Role,
+        n: &str,
+    ) -> (ParticipantId, Vec<Effect>) {
+        self.next_id += 1;
+        let id = ParticipantId(self.next_id);
+        let fx = self.run(Command::Enter {
+            conn: ConnId(conn),
+            id,
+            seat,
+            role,
+            name: name(n),
+        });
+        let attached = fx.iter().find_map(|e| match e {
+            Effect::Attach { who, .. } => Some(*who),
+            _ => None,
+        });
+        (attached.unwrap_or(id), fx)
+    }
+}
+
+fn notices_to(fx: &[Effect], to: ParticipantId) -> Vec<&Notice> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Notify { to: t, notice } if *t == to => Some(notice),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn knocking_member_waits_and_sees_nothing_until_admitted() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "Dr Ada");
+    let (m1, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "Sam");
+    h.run(Command::Admit { by: fac, who: m1 });
+    let (m2, fx) = h.enter(
+        3,
+        Seat::Group {
+            resume: "r2".into(),
+        },
+        Role::Member,
+        "Kim",
+    );
+    assert_eq!(notices_to(&fx, m2), vec![&Notice::Waiting]);
+    // Staff see the knock, marked unknown, after the known one was admitted.
+    let list = fx.iter().find_map(|e| match e {
+        Effect::Notify {
+            to,
+            notice: Notice::WaitingList(l),
+        } if *to == fac => Some(l.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        list.unwrap()
+            .iter()
+            .map(|w| (w.id, w.known))
+            .collect::<Vec<_>>(),
+        vec![(m2, false)]
+    );
+    // Chat while m2 waits reaches only the admitted.
+    let fx = h.run(Command::Chat {
+        by: m1,
+        to: None,
+        text: ChatText::parse("hello").unwrap(),
+    });
+    assert!(notices_to(&fx, m2).is_empty());
+    // An offer from a waiting member never reaches the media plane.
+    let fx = h.run(Command::Offer {
+        by: m2,
+        sdp: "v=0".into(),
+    });
+    assert!(!fx.iter().any(|e| matches!(e, Effect::MediaAdd { .. })));
+}
+
+#[test]
+fn late_facilitator_means_nobody_is_admitted() {
+    let mut h = Harness::new(12);
+    let (m, _) = h.enter(1, Seat::Personal(LinkId(1)), Role::Member, "Sam");
+    h.now += Duration::from_secs(600);
+    h.run(Command::Tick);
+    assert!(!h.room.is_admitted(m));
+    // A member cannot admit themselves.
+    let fx = h.run(Command::Admit { by: m, who: m });
+    assert_eq!(
+        notices_to(&fx, m),
+        vec![&Notice::Refused(Refusal::NotAllowed)]
+    );
+    let (fac, _) = h.enter(2, Seat::Staff(AccountId(1)), Role::Facilitator, "Dr Ada");
+    h.run(Command::Admit { by: fac, who: m });
+    assert!(h.room.is_admitted(m));
+}
+
+#[test]
+fn capacity_is_never_exceeded_and_the_facilitator_is_told_why() {
+    let mut h = Harness::new(2);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let ids: Vec<ParticipantId> = (0..4)
+        .map(|i| {
+            h.enter(10 + i, Seat::Personal(LinkId(i as i64)), Role::Member, "M")
+                .0
+        })
+        .collect();
+    let fx = h.run(Command::AdmitAll { by: fac });
+    assert_eq!(h.room.admitted_members(), 2);
+    assert!(notices_to(&fx, fac).contains(&&Notice::Refused(Refusal::Full { capacity: 2 })));
+    assert!(!h.room.is_admitted(ids[2]) && !h.room.is_admitted(ids[3]));
+}
+
+#[test]
+fn removed_link_is_refused_for_the_rest_of_the_session() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(5)), Role::Member, "M");
+    h.run(Command::Admit { by: fac, who: m });
+    let fx = h.run(Command::Remove { by: fac, who: m });
+    assert!(fx.contains(&Effect::Close { conn: ConnId(2) }));
+    let (_, fx) = h.enter(3, Seat::Personal(LinkId(5)), Role::Member, "M again");
+    assert!(fx.contains(&Effect::Reply {
+        conn: ConnId(3),
+        notice: Notice::Refused(Refusal::Blocked)
+    }));
+    assert_eq!(h.room.admitted_members(), 0);
+}
+
+#[test]
+fn dropped_member_rejoins_within_grace_without_knocking_and_a_second_device_replaces_the_first() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+    h.run(Command::Admit { by: fac, who: m });
+    h.run(Command::ConnectionLost { conn: ConnId(2) });
+    h.now += Duration::from_secs(10);
+    h.run(Command::Tick);
+    let (again, fx) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
+    assert_eq!(again, m);
+    assert!(notices_to(&fx, m).contains(&&Notice::Admitted { you: m }));
+    // Second device: same participant, old connection closed.
+    let (same, fx) = h.enter(4, Seat::Personal(LinkId(1)), Role::Member, "M");
+    assert_eq!(same, m);
+    assert!(fx.contains(&Effect::Close { conn: ConnId(3) }));
+    assert_eq!(h.room.admitted_members(), 1);
+    // After the grace period a dropped member is gone.
+    h.run(Command::ConnectionLost { conn: ConnId(4) });
+    h.now += Duration::from_secs(31);
+    h.run(Command::Tick);
+    assert_eq!(h.room.admitted_members(), 0);
+}
+
+#[test]
+fn facilitator_drop_freezes_admissions_until_the_co_facilitator_takes_over() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (co, _) = h.enter(2, Seat::Staff(AccountId(2)), Role::CoFacilitator, "C");
+    let (m, _) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
+    let fx = h.run(Command::Admit { by: co, who: m });
+    assert_eq!(
+        notices_to(&fx, co),
+        vec![&Notice::Refused(Refusal::NotAllowed)]
+    );
+    let fx = h.run(Command::TakeOver { by: co });
+    assert_eq!(
+        notices_to(&fx, co),
+        vec![&Notice::Refused(Refusal::FacilitatorPresent)]
+    );
+    let fx = h.run(Command::ConnectionLost { conn: ConnId(1) });
+    assert!(notices_to(&fx, co).contains(&&Notice::FacilitatorAway { away: true }));
+    // The dropped facilitator cannot admit; nobody is admitted by the drop.
+    h.run(Command::Admit { by: fac, who: m });
+    assert!(!h.room.is_admitted(m));
+    h.run(Command::TakeOver { by: co });
+    h.run(Command::Admit { by: co, who: m });
+    assert!(h.room.is_admitted(m));
+}
+
+#[test]
+fn facilitator_mute_reaches_the_sfu_and_may_forbid_unmuting() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+    h.run(Command::Admit { by: fac, who: m });
+    h.run(Command::Offer {
+        by: m,
+        sdp: "v=0".into(),
+    });
+    let fx = h.run(Command::Mute {
+        by: fac,
+        who: m,
+        audio: true,
+        video: false,
+        may_unmute: false,
+    });
+    assert!(fx.contains(&Effect::MediaPublish {
+        who: m,
+        audio: false,
+        video: true
+    }));
+    let fx = h.run(Command::SelfMedia {
+        by: m,
+        audio: true,
+        video: true,
+    });
+    assert_eq!(
+        notices_to(&fx, m),
+        vec![&Notice::Refused(Refusal::MutedByFacilitator)]
+    );
+    h.run(Command::Mute {
+        by: fac,
+        who: m,
+        audio: true,
+        video: false,
+        may_unmute: true,
+    });
+    let fx = h.run(Command::SelfMedia {
+        by: m,
+        audio: true,
+        video: true,
+    });
+    assert!(fx.contains(&Effect::MediaPublish {
+        who: m,
+        audio: true,
+        video: true
+    }));
+}
+
+#[test]
+fn return_to_waiting_stops_media_and_hides_the_room_again() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+    h.run(Command::Admit { by: fac, who: m });
+    h.run(Command::Offer {
+        by: m,
+        sdp: "v=0".into(),
+    });
+    let fx = h.run(Command::ReturnToWaiting { by: fac, who: m });
+    assert!(fx.contains(&Effect::MediaRemove { who: m }));
+    assert_eq!(
+        notices_to(&fx, m),
+        vec![&Notice::ReturnedToWaiting, &Notice::Waiting]
+    );
+    assert!(!h.room.is_admitted(m));
+}
+
+#[test]
+fn ending_the_session_closes_everyone_and_refuses_newcomers() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+    let fx = h.run(Command::End { by: fac });
+    assert!(notices_to(&fx, m).contains(&&Notice::SessionEnded));
+    assert!(
+        fx.contains(&Effect::Close { conn: ConnId(1) })
+            && fx.contains(&Effect::Close { conn: ConnId(2) })
+    );
+    let (_, fx) = h.enter(3, Seat::Personal(LinkId(2)), Role::Member, "N");
+    assert!(fx.contains(&Effect::Reply {
+        conn: ConnId(3),
+        notice: Notice::Refused(Refusal::Ended)
+    }));
+}
+
+#[test]
+fn hands_are_shown_in_the_order_raised() {
+    let mut h = Harness::new(12);
+    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let a = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "A").0;
+    let b = h.enter(3, Seat::Personal(LinkId(2)), Role::Member, "B").0;
+    h.run(Command::AdmitAll { by: fac });
+    h.run(Command::RaiseHand {
+        by: b,
+        raised: true,
+    });
+    let fx = h.run(Command::RaiseHand {
+        by: a,
+        raised: true,
+    });
+    let Some(Notice::Roster(roster)) = notices_to(&fx, fac).into_iter().last() else {
+        panic!("no roster")
+    };
+    let hand = |id| roster.iter().find(|r| r.id == id).unwrap().hand;
+    assert_eq!((hand(b), hand(a)), (Some(1), Some(2)));
+}
+
+// ---- property tests ---------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Step {
+    Enter { conn: u64, seat: u8 },
+    Lost { conn: u64 },
+    Wait { secs: u64 },
+    Leave { who: u8 },
+    Admit { by: u8, who: u8 },
+    AdmitAll { by: u8 },
+    Deny { by: u8, who: u8 },
+    Remove { by: u8, who: u8 },
+    Return { by: u8, who: u8 },
+    Lock { by: u8, locked: bool },
+    Mute { by: u8, who: u8 },
+    Chat { by: u8, to: Option<u8> },
+    TakeOver { by: u8 },
+    HandOver { by: u8, to: u8 },
+    Offer { by: u8 },
+    End { by: u8 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let who = 0u8..12;
+    prop_oneof![
+        6 => (0u64..10, 0u8..8).prop_map(|(conn, seat)| Step::Enter { conn, seat }),
+        2 => (0u64..10).prop_map(|conn| Step::Lost { conn }),
+        1 => (0u64..60).prop_map(|secs| Step::Wait { secs }),
+        1 => who.clone().prop_map(|who| Step::Leave { who }),
+        5 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Admit { by, who }),
+        2 => who.clone().prop_map(|by| Step::AdmitAll { by }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Deny { by, who }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Remove { by, who }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Return { by, who }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(by, locked)| Step::Lock { by, locked }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Mute { by, who }),
+        2 => (who.clone(), proptest::option::of(who.clone())).prop_map(|(by, to)| Step::Chat { by, to }),
+        1 => who.clone().prop_map(|by| Step::TakeOver { by }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, to)| Step::HandOver { by, to }),
+        2 => who.clone().prop_map(|by| Step::Offer { by }),
+        1 => who.prop_map(|by| Step::End { by }),
+    ]
+}
+
+/// Seats 0 and 1 are the facilitator and co-facilitator; 2–4 personal links;
+/// 5–7 group-link members with their own resume keys.
+fn seat(n: u8) -> (Seat, Role) {
+    match n {
+        0 => (Seat::Staff(AccountId(1)), Role::Facilitator),
+        1 => (Seat::Staff(AccountId(2)), Role::CoFacilitator),
+        2..=4 => (Seat::Personal(LinkId(n as i64)), Role::Member),
+        _ => (
+            Seat::Group {
+                resume: format!("resume-{n}"),
+            },
+            Role::Member,
+        ),
+    }
+}
+
+/// What a member who is not admitted may ever be told.
+fn allowed_for_outsider(n: &Notice) -> bool {
+    matches!(
+        n,
+        Notice::Waiting
+            | Notice::Admitted { .. }
+            | Notice::Denied
+            | Notice::FacilitatorMessage { .. }
+            | Notice::ReturnedToWaiting
+            | Notice::Removed
+            | Notice::SessionEnded
+    ) || matches!(n, Notice::Refused(r) if !matches!(r, Refusal::Full { .. }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn room_invariants_hold_over_random_sessions(steps in proptest::collection::vec(step(), 1..80)) {
+        let capacity = 3;
+        let mut h = Harness::new(capacity);
+        let mut seat_of: HashMap<ParticipantId, Seat> = HashMap::new();
+        let mut ids: Vec<ParticipantId> = Vec::new();
+        let mut blocked: HashSet<Seat> = HashSet::new();
+        let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
+
+        for s in steps {
+            let admitted_before: HashSet<ParticipantId> = ids.iter().copied().filter(|id| h.room.is_admitted(*id)).collect();
+            let is_admission = matches!(s, Step::Admit { .. } | Step::AdmitAll { .. });
+            let fx = match s {
+                Step::Enter { conn, seat: n } => {
+                    let (seat, role) = seat(n);
+                    let (id, fx) = h.enter(conn, seat.clone(), role, "Someone");
+                    if fx.iter().any(|e| matches!(e, Effect::Attach { .. })) {
+                        prop_assert!(!blocked.contains(&seat), "a blocked seat was let back in");
+                        if !seat_of.contains_key(&id) { ids.push(id); }
+                        seat_of.insert(id, seat);
+                    }
+                    fx
+                }
+                Step::Lost { conn } => h.run(Command::ConnectionLost { conn: ConnId(conn) }),
+                Step::Wait { secs } => { h.now += Duration::from_secs(secs); h.run(Command::Tick) }
+                Step::Leave { who } => h.run(Command::Leave { by: pick(&ids, who) }),
+                Step::Admit { by, who } => h.run(Command::Admit { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::AdmitAll { by } => h.run(Command::AdmitAll { by: pick(&ids, by) }),
+                Step::Deny { by, who } => h.run(Command::Deny { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Remove { by, who } => h.run(Command::Remove { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Return { by, who } => h.run(Command::ReturnToWaiting { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Lock { by, locked } => h.run(Command::Lock { by: pick(&ids, by), locked }),
+                Step::Mute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: true, video: false, may_unmute: false }),
+                Step::Chat { by, to } => h.run(Command::Chat { by: pick(&ids, by), to: to.map(|t| pick(&ids, t)), text: ChatText::parse("hi").unwrap() }),
+                Step::TakeOver { by } => h.run(Command::TakeOver { by: pick(&ids, by) }),
+                Step::HandOver { by, to } => h.run(Command::HandOver { by: pick(&ids, by), to: pick(&ids, to) }),
+                Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
+                Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
+            };
+
+            // Never more members admitted than capacity.
+            prop_assert!(h.room.admitted_members() <= capacity);
+            for e in &fx {
+                match e {
+                    Effect::Audit { action: AuditAction::Denied | AuditAction::Removed, subject, .. } => {
+                        blocked.insert(seat_of[subject].clone());
+                    }
+                    Effect::Audit { action: AuditAction::Admitted, subject, .. } => {
+                        prop_assert!(is_admission, "admitted without a facilitator's command");
+                        prop_assert!(!blocked.contains(&seat_of[subject]), "a removed or denied link was admitted");
+                    }
+                    // Nobody who is not admitted is told about the room.
+                    Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {
+                        prop_assert!(allowed_for_outsider(notice), "outsider {to:?} told {notice:?}");
+                    }
+                    Effect::Notify { to, notice: Notice::WaitingList(_) } => {
+                        prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "waiting list sent to a member");
+                    }
+                    Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
+                    _ => {}
+                }
+            }
+            // Only an admission command makes new members admitted.
+            for id in ids.iter().filter(|id| h.room.is_admitted(**id) && !admitted_before.contains(id)) {
+                let staff = matches!(seat_of[id], Seat::Staff(_));
+                prop_assert!(staff || is_admission, "{id:?} admitted by {s:?}");
+            }
+        }
+    }
+}
