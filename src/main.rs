@@ -1,13 +1,25 @@
 //! `haven`: one binary that runs everything on one machine.
 //!
-//! This file is CLI, configuration and wiring only.
+//! This file is CLI and wiring only.
 #![forbid(unsafe_code)]
 
-use std::net::IpAddr;
+mod config;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use haven_sfu::io::{default_media_addrs, MediaConfig, MediaServer};
+use haven_signaling::auth::{hash_password, Sessions, MIN_PASSWORD_CHARS};
+use haven_signaling::http::{app, AppState, HttpSettings};
+use haven_signaling::live::Live;
+use haven_signaling::store::{Store, StoreError};
 use tracing_subscriber::EnvFilter;
+
+use config::{Config, Settings};
 
 /// str0m and its ICE agent log addresses and SDP at debug level: keep them
 /// at warnings unless an operator asks otherwise through `HAVEN_LOG`.
@@ -26,71 +38,184 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run Haven (the media plane; the control plane arrives with its own issue).
-    Serve(ServeArgs),
+    /// Run Haven: web service, waiting room and media, on this machine.
+    Serve {
+        /// A TOML file with the same settings (flags and environment win).
+        #[arg(long, env = "HAVEN_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Manage facilitator accounts.
+    Facilitator {
+        #[command(subcommand)]
+        command: FacilitatorCommand,
+    },
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// UDP port for all media (one port for every participant).
-    #[arg(long, env = "HAVEN_MEDIA_PORT", default_value_t = 40000)]
-    media_port: u16,
-    /// Public IP to announce when the server is behind NAT.
-    #[arg(long, env = "HAVEN_PUBLIC_IP")]
-    public_ip: Option<IpAddr>,
-    /// Media worker threads (default: one per core).
-    #[arg(long, env = "HAVEN_MEDIA_WORKERS")]
-    media_workers: Option<usize>,
+#[derive(Subcommand)]
+enum FacilitatorCommand {
+    /// Add a facilitator account.
+    Add {
+        /// The login name.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Directory of the database (default ./haven-data).
+        #[arg(long, env = "HAVEN_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("HAVEN_LOG")
                 .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve(args),
+    let result = match Cli::parse().command {
+        Command::Serve { config, settings } => Config::resolve(settings, config.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(serve),
+        Command::Facilitator {
+            command:
+                FacilitatorCommand::Add {
+                    username,
+                    password_stdin,
+                    data_dir,
+                },
+        } => add_facilitator(
+            &username,
+            password_stdin,
+            data_dir.unwrap_or_else(|| PathBuf::from("haven-data")),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("haven: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn serve(args: ServeArgs) -> std::process::ExitCode {
-    let mut config = MediaConfig::new(default_media_addrs(args.media_port, args.public_ip));
-    if let Some(w) = args.media_workers {
-        config.workers = w.max(1);
+fn add_facilitator(username: &str, password_stdin: bool, data_dir: PathBuf) -> Result<(), String> {
+    let valid_name = (1..=64).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if !valid_name {
+        return Err("a username is 1 to 64 letters, digits or . _ - @".into());
     }
-    let (media, mut events) = match MediaServer::start(config) {
-        Ok(started) => started,
-        Err(e) => {
-            eprintln!("haven: {e}");
-            return std::process::ExitCode::FAILURE;
+    if !password_stdin {
+        return Err(
+            "give the password on standard input with --password-stdin, e.g.\n  \
+                    printf '%s\\n' \"$PASSWORD\" | haven facilitator add NAME --password-stdin"
+                .into(),
+        );
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    let store = Store::open(&data_dir).map_err(|e| e.to_string())?;
+    let hash = hash_password(password).map_err(|e| format!("cannot hash the password: {e}"))?;
+    match store.add_facilitator(username, &hash) {
+        Ok(_) => {
+            println!("Facilitator {username:?} added.");
+            Ok(())
         }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        Err(StoreError::UsernameTaken) => {
+            Err(format!("a facilitator named {username:?} already exists"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let store = Arc::new(Store::open(&config.data_dir).map_err(|e| e.to_string())?);
+    let mut media_config =
+        MediaConfig::new(default_media_addrs(config.media_port, config.public_ip));
+    if let Some(w) = config.media_workers {
+        media_config.workers = w;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("haven: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    println!(
-        "Haven media plane is listening on UDP port {}.",
-        media.local_addrs().first().map_or(0, |a| a.port())
-    );
-    println!("The control plane (facilitator login, groups, waiting room) is not built yet:");
-    println!("no one can join a room until it is. Press Ctrl-C to stop.");
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                event = events.recv() => if event.is_none() { break },
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let (media, events) = MediaServer::start(media_config).map_err(|e| e.to_string())?;
+        let media_port = media.local_addrs().first().map_or(0, |a| a.port());
+        let live = Live::new(Arc::new(media), store.clone(), events);
+        let state = Arc::new(AppState {
+            store: store.clone(),
+            sessions: Arc::new(Sessions::new(Duration::from_secs(config.idle_logout_minutes * 60))),
+            live,
+            settings: HttpSettings {
+                public_url: config.public_url.clone(),
+                secure_cookies: config.public_url.starts_with("https://"),
+            },
+        });
+        println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);
+        match store.facilitator_count() {
+            Ok(0) => {
+                println!("No facilitator account yet. Add one (in another terminal) with:");
+                println!(
+                    "  printf '%s\\n' 'a-long-password' | {} facilitator add YOUR-NAME --password-stdin --data-dir {}",
+                    invocation(),
+                    config.data_dir.display()
+                );
+                println!("then log in at {} with that name and password.", config.public_url);
             }
+            Ok(_) => println!("Log in at {} with your facilitator account.", config.public_url),
+            Err(e) => return Err(e.to_string()),
         }
-    });
-    std::process::ExitCode::SUCCESS
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("the web service stopped: {e}"))
+    })
+}
+
+/// How the operator started us: `cargo run --release --` from a checkout,
+/// otherwise the binary's name.
+fn invocation() -> &'static str {
+    let from_cargo =
+        std::env::current_exe().is_ok_and(|p| p.components().any(|c| c.as_os_str() == "target"));
+    if from_cargo {
+        "cargo run --release --"
+    } else {
+        "haven"
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

@@ -746,6 +746,16 @@ impl Room {
         }
     }
 
+    /// End the session from outside the room (the facilitator's console or
+    /// the server shutting down); `by` is recorded in the audit log if known.
+    pub fn end_now(&mut self, by: Option<ParticipantId>) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.ended {
+            self.end(by.unwrap_or(ParticipantId(0)), &mut fx);
+        }
+        fx
+    }
+
     fn end(&mut self, by: ParticipantId, fx: &mut Vec<Effect>) {
         self.ended = true;
         fx.push(audit(AuditAction::SessionEnded, Some(by), by));

@@ -1,0 +1,126 @@
+//! Facilitator authentication: argon2 password hashes, random secrets, and
+//! login sessions that end on logout or after inactivity.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use rand::RngCore;
+
+use crate::room::AccountId;
+
+/// Shortest password accepted for a facilitator account.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Hash a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Check a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A random secret for URLs and cookies: 32 bytes, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether a string could be one of our tokens (cheap check before a lookup).
+pub fn looks_like_token(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Logged-in facilitators, by session secret. Kept in memory only: a restart
+/// logs everyone out, which is the safe direction.
+pub struct Sessions {
+    idle_timeout: Duration,
+    by_token: Mutex<HashMap<String, (AccountId, Instant)>>,
+}
+
+impl Sessions {
+    /// Sessions that end after `idle_timeout` without a request.
+    pub fn new(idle_timeout: Duration) -> Self {
+        Self {
+            idle_timeout,
+            by_token: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Start a session; returns its secret.
+    pub fn start(&self, account: AccountId, now: Instant) -> String {
+        let token = random_token();
+        let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, seen)| now.duration_since(*seen) < self.idle_timeout);
+        map.insert(token.clone(), (account, now));
+        token
+    }
+
+    /// The account of a live session (and mark it active).
+    pub fn touch(&self, token: &str, now: Instant) -> Option<AccountId> {
+        let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
+        let (account, seen) = map.get_mut(token)?;
+        if now.duration_since(*seen) >= self.idle_timeout {
+            map.remove(token);
+            return None;
+        }
+        *seen = now;
+        Some(*account)
+    }
+
+    /// End a session.
+    pub fn end(&self, token: &str) {
+        self.by_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_sessions_expire_when_idle() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+
+        let s = Sessions::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        let tok = s.start(AccountId(1), t0);
+        assert!(looks_like_token(&tok));
+        assert_eq!(
+            s.touch(&tok, t0 + Duration::from_secs(59)),
+            Some(AccountId(1))
+        );
+        assert_eq!(
+            s.touch(&tok, t0 + Duration::from_secs(100)),
+            Some(AccountId(1))
+        );
+        assert_eq!(s.touch(&tok, t0 + Duration::from_secs(200)), None);
+        let tok = s.start(AccountId(2), t0);
+        s.end(&tok);
+        assert_eq!(s.touch(&tok, t0), None);
+    }
+}

@@ -1,0 +1,472 @@
+//! The facilitator console's JSON API.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::header::{HeaderMap, HeaderValue, SET_COOKIE};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use haven_sfu::MediaPlane;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{session_cookie, AppState, SESSION_COOKIE};
+use crate::auth::{random_token, verify_password};
+use crate::room::{AccountId, GroupId, LinkId};
+use crate::store::{Group, WeeklyWindow};
+
+type Shared<M> = State<Arc<AppState<M>>>;
+
+/// Members per group when the facilitator does not say.
+pub const DEFAULT_CAPACITY: usize = 12;
+/// Most members a group may have (14 people with two staff).
+pub const MAX_CAPACITY: usize = 12;
+
+/// A JSON error with a plain-language message.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": code, "message": message }))).into_response()
+}
+
+fn unauthorized() -> Response {
+    error(StatusCode::UNAUTHORIZED, "login_required", "Log in first.")
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "request failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Something went wrong on the server.",
+    )
+}
+
+pub async fn index() -> Html<&'static str> {
+    Html(
+        "<!doctype html><meta charset=utf-8><title>Haven</title>\
+         <p>Haven is running. The browser client is not built yet; the API is described in docs/protocol.md.</p>",
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+pub async fn login<M: MediaPlane>(
+    State(state): Shared<M>,
+    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send {\"username\": ..., \"password\": ...}.",
+        );
+    };
+    let account = match state.store.account_by_username(&body.username) {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    // Verify even for unknown users so that timing does not reveal which exist.
+    let ok = match &account {
+        Some(a) => verify_password(&body.password, &a.password_hash),
+        None => {
+            let _ = verify_password(&body.password, dummy_hash());
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| ok) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Wrong username or password.",
+        );
+    };
+    let token = state.sessions.start(account.id, Instant::now());
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
+    let mut resp = Json(json!({ "username": account.username })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(SET_COOKIE, v);
+    }
+    resp
+}
+
+/// A hash of a random password, checked when the username is unknown.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| crate::auth::hash_password(&random_token()).unwrap_or_default())
+}
+
+pub async fn logout<M: MediaPlane>(State(state): Shared<M>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_cookie(&headers) {
+        state.sessions.end(&token);
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(SET_COOKIE, v);
+    }
+    resp
+}
+
+pub async fn me<M: MediaPlane>(State(state): Shared<M>, headers: HeaderMap) -> Response {
+    let Some(account) = state.account(&headers) else {
+        return unauthorized();
+    };
+    match state.store.username(account) {
+        Ok(Some(username)) => Json(json!({ "username": username })).into_response(),
+        Ok(None) => unauthorized(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Serialize)]
+struct GroupView {
+    id: i64,
+    name: String,
+    capacity: usize,
+    role: &'static str,
+    invite_link: String,
+    co_facilitator: Option<String>,
+    weekly_window: Option<WindowView>,
+    session_open: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct WindowView {
+    /// 0 = Monday ... 6 = Sunday.
+    weekday: u8,
+    /// "HH:MM", UTC.
+    start_minute: u16,
+    duration_minutes: u16,
+}
+
+fn group_view<M: MediaPlane>(state: &AppState<M>, g: &Group, me: AccountId) -> GroupView {
+    GroupView {
+        id: g.id.0,
+        name: g.name.clone(),
+        capacity: g.capacity,
+        role: if g.facilitator == me {
+            "facilitator"
+        } else {
+            "co_facilitator"
+        },
+        invite_link: state.invite_url(&g.invite_token),
+        co_facilitator: g
+            .co_facilitator
+            .and_then(|c| state.store.username(c).ok().flatten()),
+        weekly_window: g.window.map(|w| WindowView {
+            weekday: w.weekday,
+            start_minute: w.start_minute,
+            duration_minutes: w.duration_minutes,
+        }),
+        session_open: state.live.session(g.id).is_some(),
+    }
+}
+
+pub async fn list_groups<M: MediaPlane>(State(state): Shared<M>, headers: HeaderMap) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    match state.store.groups_of(me) {
+        Ok(groups) => Json(
+            groups
+                .iter()
+                .map(|g| group_view(&state, g, me))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    name: String,
+    #[serde(default)]
+    capacity: Option<usize>,
+    #[serde(default)]
+    co_facilitator: Option<String>,
+    #[serde(default)]
+    weekly_window: Option<WindowView>,
+}
+
+pub async fn create_group<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    body: Result<Json<CreateGroup>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let Ok(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send {\"name\": ..., \"capacity\": 1-12}.",
+        );
+    };
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_name",
+            "A group name is 1 to 80 characters.",
+        );
+    }
+    let capacity = body.capacity.unwrap_or(DEFAULT_CAPACITY);
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_capacity",
+            "Capacity is 1 to 12 members.",
+        );
+    }
+    let window =
+        match body.weekly_window {
+            None => None,
+            Some(w)
+                if w.weekday <= 6
+                    && w.start_minute < 24 * 60
+                    && (1..=24 * 60).contains(&w.duration_minutes) =>
+            {
+                Some(WeeklyWindow {
+                    weekday: w.weekday,
+                    start_minute: w.start_minute,
+                    duration_minutes: w.duration_minutes,
+                })
+            }
+            Some(_) => return error(
+                StatusCode::BAD_REQUEST,
+                "bad_window",
+                "weekly_window is {weekday: 0-6, start_minute: 0-1439, duration_minutes: 1-1440}.",
+            ),
+        };
+    let co = match body.co_facilitator.as_deref() {
+        None => None,
+        Some(username) => match state.store.account_by_username(username) {
+            Ok(Some(a)) if a.id != me => Some(a.id),
+            Ok(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "no_such_facilitator",
+                    "The co-facilitator needs their own Haven account.",
+                )
+            }
+            Err(e) => return internal(e),
+        },
+    };
+    let created = state
+        .store
+        .create_group(name, me, co, capacity, &random_token(), window)
+        .and_then(|id| state.store.group(id));
+    match created {
+        Ok(Some(g)) => (StatusCode::CREATED, Json(group_view(&state, &g, me))).into_response(),
+        Ok(None) => internal("group vanished"),
+        Err(e) => internal(e),
+    }
+}
+
+/// The group, if `me` may manage it (facilitator or co-facilitator).
+fn managed_group<M: MediaPlane>(
+    state: &AppState<M>,
+    me: AccountId,
+    group: i64,
+) -> Result<Group, Box<Response>> {
+    match state.store.group(GroupId(group)) {
+        Ok(Some(g)) if g.facilitator == me || g.co_facilitator == Some(me) => Ok(g),
+        Ok(_) => Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "no_such_group",
+            "No such group.",
+        ))),
+        Err(e) => Err(Box::new(internal(e))),
+    }
+}
+
+pub async fn list_links<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    Path(group): Path<i64>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let g = match managed_group(&state, me, group) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    match state.store.links(g.id) {
+        Ok(links) => Json(
+            links
+                .iter()
+                .map(|l| json!({ "id": l.id.0, "label": l.label, "revoked": l.revoked, "link": state.invite_url(&l.token) }))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLink {
+    #[serde(default)]
+    label: String,
+}
+
+pub async fn create_link<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    Path(group): Path<i64>,
+    body: Option<Json<CreateLink>>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let g = match managed_group(&state, me, group) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    let label = body.map(|Json(b)| b.label).unwrap_or_default();
+    if label.chars().count() > 40 || label.chars().any(char::is_control) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_label",
+            "A label is at most 40 characters (initials are enough).",
+        );
+    }
+    let token = random_token();
+    match state.store.create_link(g.id, &token, label.trim()) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id.0, "label": label.trim(), "revoked": false, "link": state.invite_url(&token) })))
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn revoke_link<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    Path((group, link)): Path<(i64, i64)>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let g = match managed_group(&state, me, group) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    match state.store.revoke_link(g.id, LinkId(link)) {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "no_such_link",
+            "No such link in this group.",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn start_session<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    Path(group): Path<i64>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let g = match managed_group(&state, me, group) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    if let Some(w) = g.window {
+        if !inside_window(w, std::time::SystemTime::now()) {
+            return error(
+                StatusCode::CONFLICT,
+                "outside_window",
+                "This group's weekly time window is not open now (times are UTC).",
+            );
+        }
+    }
+    let handle = state.live.start(g.id, g.capacity);
+    (
+        StatusCode::CREATED,
+        Json(json!({ "group": g.id.0, "session": handle.room.0 })),
+    )
+        .into_response()
+}
+
+pub async fn end_session<M: MediaPlane>(
+    State(state): Shared<M>,
+    headers: HeaderMap,
+    Path(group): Path<i64>,
+) -> Response {
+    let Some(me) = state.account(&headers) else {
+        return unauthorized();
+    };
+    let g = match managed_group(&state, me, group) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    match state.live.session(g.id) {
+        Some(h) => {
+            h.end().await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_session",
+            "This group has no open session.",
+        ),
+    }
+}
+
+/// Whether `now` falls in the weekly window (UTC). 1970-01-01 was a Thursday.
+pub fn inside_window(w: WeeklyWindow, now: std::time::SystemTime) -> bool {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let minute_of_week = ((secs / 60 + 3 * 24 * 60) % (7 * 24 * 60)) as u32;
+    let start = u32::from(w.weekday) * 24 * 60 + u32::from(w.start_minute);
+    let offset = (minute_of_week + 7 * 24 * 60 - start) % (7 * 24 * 60);
+    offset < u32::from(w.duration_minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn weekly_window_wraps_around_the_week() {
+        // 1970-01-05 was a Monday; 10:00 UTC.
+        let monday_10 = UNIX_EPOCH + Duration::from_secs(4 * 86_400 + 10 * 3600);
+        let w = WeeklyWindow {
+            weekday: 0,
+            start_minute: 9 * 60 + 30,
+            duration_minutes: 90,
+        };
+        assert!(inside_window(w, monday_10));
+        assert!(!inside_window(w, monday_10 + Duration::from_secs(3600)));
+        let sunday_late = WeeklyWindow {
+            weekday: 6,
+            start_minute: 23 * 60,
+            duration_minutes: 120,
+        };
+        assert!(inside_window(
+            sunday_late,
+            UNIX_EPOCH + Duration::from_secs(4 * 86_400 + 1800)
+        ));
+    }
+}

@@ -1,0 +1,100 @@
+//! The HTTP surface: `app(state) -> Router`, so tests can drive it without
+//! a listener. JSON API for the facilitator console, the WebSocket for
+//! everyone in a session.
+
+mod api;
+mod ws;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::header::{HeaderMap, COOKIE};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use haven_sfu::MediaPlane;
+
+use crate::auth::Sessions;
+use crate::live::Live;
+use crate::room::AccountId;
+use crate::store::Store;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "haven_session";
+
+/// How the HTTP layer is set up.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// The address members use, for invite links (e.g. `https://haven.clinic.example`).
+    pub public_url: String,
+    /// Mark cookies `Secure` (when served over TLS).
+    pub secure_cookies: bool,
+}
+
+/// Everything the handlers share.
+pub struct AppState<M: MediaPlane> {
+    /// The database.
+    pub store: Arc<Store>,
+    /// Logged-in facilitators.
+    pub sessions: Arc<Sessions>,
+    /// Open sessions.
+    pub live: Arc<Live<M>>,
+    /// Settings.
+    pub settings: HttpSettings,
+}
+
+impl<M: MediaPlane> AppState<M> {
+    /// The logged-in account of a request, from its session cookie.
+    pub fn account(&self, headers: &HeaderMap) -> Option<AccountId> {
+        let token = session_cookie(headers)?;
+        self.sessions.touch(&token, Instant::now())
+    }
+
+    /// The member-facing URL of an invite token.
+    pub fn invite_url(&self, token: &str) -> String {
+        format!(
+            "{}/join/{}",
+            self.settings.public_url.trim_end_matches('/'),
+            token
+        )
+    }
+}
+
+/// The value of our session cookie, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The application.
+pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
+    Router::new()
+        .route("/", get(api::index))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/login", post(api::login::<M>))
+        .route("/api/logout", post(api::logout::<M>))
+        .route("/api/me", get(api::me::<M>))
+        .route(
+            "/api/groups",
+            get(api::list_groups::<M>).post(api::create_group::<M>),
+        )
+        .route(
+            "/api/groups/{group}/links",
+            get(api::list_links::<M>).post(api::create_link::<M>),
+        )
+        .route(
+            "/api/groups/{group}/links/{link}",
+            delete(api::revoke_link::<M>),
+        )
+        .route(
+            "/api/groups/{group}/session",
+            post(api::start_session::<M>).delete(api::end_session::<M>),
+        )
+        .route("/ws", get(ws::upgrade::<M>))
+        .with_state(state)
+}

@@ -1,0 +1,269 @@
+//! One WebSocket per participant: `hello` first, then typed messages both
+//! ways. Authentication happens here; what a participant may do is the
+//! room's decision.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use haven_sfu::MediaPlane;
+use tokio::sync::mpsc;
+
+use super::AppState;
+use crate::auth::{looks_like_token, random_token};
+use crate::live::{RoomHandle, CONN_QUEUE};
+use crate::protocol::{
+    ClientMsg, Join, ServerMsg, HELLO_TIMEOUT_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+};
+use crate::room::{AccountId, Command, DisplayName, GroupId, Role, Seat};
+use crate::store::Invite;
+
+pub async fn upgrade<M: MediaPlane>(
+    State(state): State<Arc<AppState<M>>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // The cookie is read at upgrade time; members need none.
+    let account = state.account(&headers);
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection(state, account, socket))
+}
+
+async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
+    match serde_json::to_string(msg) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn refuse(mut socket: WebSocket, code: &str, message: &str) {
+    let _ = send(&mut socket, &ServerMsg::error(code, message)).await;
+    let _ = socket.close().await;
+}
+
+/// Parse one text message; binary and oversized messages are errors.
+fn parse(msg: Message) -> Option<Result<ClientMsg, ServerMsg>> {
+    match msg {
+        Message::Text(t) => Some(serde_json::from_str::<ClientMsg>(t.as_str()).map_err(|e| {
+            // serde's message names the field or variant, never echoes values.
+            let what = if e.is_syntax() || e.is_eof() {
+                "not valid JSON"
+            } else {
+                "not a known message"
+            };
+            ServerMsg::error(
+                "bad_message",
+                format!(
+                    "That message is {what}: {}",
+                    e.to_string().split(" at line").next().unwrap_or("")
+                ),
+            )
+        })),
+        Message::Binary(_) => Some(Err(ServerMsg::error(
+            "bad_message",
+            "Messages are JSON text.",
+        ))),
+        Message::Ping(_) | Message::Pong(_) => None,
+        Message::Close(_) => None,
+    }
+}
+
+async fn connection<M: MediaPlane>(
+    state: Arc<AppState<M>>,
+    account: Option<AccountId>,
+    mut socket: WebSocket,
+) {
+    let hello = tokio::time::timeout(Duration::from_secs(HELLO_TIMEOUT_SECS), socket.recv()).await;
+    let join = match hello {
+        Ok(Some(Ok(msg))) => match parse(msg) {
+            Some(Ok(ClientMsg::Hello { v, join })) if v == PROTOCOL_VERSION => join,
+            Some(Ok(ClientMsg::Hello { .. })) => {
+                return refuse(
+                    socket,
+                    "version",
+                    "This client speaks another protocol version; reload the page.",
+                )
+                .await
+            }
+            Some(Ok(_)) => return refuse(socket, "hello_first", "Say hello first.").await,
+            Some(Err(e)) => {
+                let _ = send(&mut socket, &e).await;
+                return refuse(socket, "hello_first", "Say hello first.").await;
+            }
+            None => return,
+        },
+        Ok(Some(Err(_))) => return refuse(socket, "too_large", "That message is too large.").await,
+        Ok(None) => return,
+        Err(_) => return refuse(socket, "timeout", "No hello within 10 seconds.").await,
+    };
+    let (room, seat, role, name, resume) = match admit_to_door(&state, account, join) {
+        Ok(found) => found,
+        Err((code, message)) => return refuse(socket, code, message).await,
+    };
+    if !send(
+        &mut socket,
+        &ServerMsg::Welcome {
+            v: PROTOCOL_VERSION,
+            resume,
+        },
+    )
+    .await
+    {
+        return;
+    }
+    let conn = state.live.new_conn();
+    let (outbox, mut outgoing) = mpsc::channel(CONN_QUEUE);
+    let enter = Command::Enter {
+        conn,
+        id: state.live.new_participant(),
+        seat,
+        role,
+        name,
+    };
+    if !room.connect(conn, outbox, enter).await {
+        return refuse(socket, "ended", "This session has ended.").await;
+    }
+    pump(&room, conn, socket, &mut outgoing).await;
+    room.lost(conn).await;
+}
+
+/// Move messages both ways until either side is done.
+async fn pump(
+    room: &RoomHandle,
+    conn: crate::room::ConnId,
+    socket: WebSocket,
+    outgoing: &mut mpsc::Receiver<ServerMsg>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            out = outgoing.recv() => match out {
+                Some(msg) => {
+                    let Ok(text) = serde_json::to_string(&msg) else { continue };
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                // The room closed this connection (removed, denied, ended,
+                // replaced by another device).
+                None => {
+                    let _ = sink.close().await;
+                    return;
+                }
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(msg)) => match parse(msg) {
+                    Some(Ok(msg)) => {
+                        let delivered = room.message(conn, msg).await;
+                        if !delivered {
+                            return;
+                        }
+                    }
+                    Some(Err(error)) => {
+                        let Ok(text) = serde_json::to_string(&error) else { continue };
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => {}
+                },
+                Some(Err(_)) => {
+                    // Oversized or broken frames end this connection only.
+                    let error = ServerMsg::error("too_large", "That message is too large or malformed; the connection is closed.");
+                    if let Ok(text) = serde_json::to_string(&error) {
+                        let _ = sink.send(Message::Text(text.into())).await;
+                    }
+                    let _ = sink.close().await;
+                    return;
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+type Door = (RoomHandle, Seat, Role, DisplayName, Option<String>);
+
+/// Who this is and which open session they may knock on or enter.
+fn admit_to_door<M: MediaPlane>(
+    state: &AppState<M>,
+    account: Option<AccountId>,
+    join: Join,
+) -> Result<Door, (&'static str, &'static str)> {
+    match join {
+        Join::Staff { group, name } => {
+            let account = account.ok_or(("login_required", "Log in first."))?;
+            let g = state
+                .store
+                .group(GroupId(group))
+                .ok()
+                .flatten()
+                .ok_or(("no_such_group", "No such group."))?;
+            let role = if g.facilitator == account {
+                Role::Facilitator
+            } else if g.co_facilitator == Some(account) {
+                Role::CoFacilitator
+            } else {
+                return Err(("no_such_group", "No such group."));
+            };
+            let name =
+                DisplayName::parse(&name).ok_or(("bad_name", "A name is 1 to 40 characters."))?;
+            let room = state
+                .live
+                .session(g.id)
+                .ok_or(("no_session", "Start the session first."))?;
+            Ok((room, Seat::Staff(account), role, name, None))
+        }
+        Join::Member {
+            token,
+            name,
+            agreed,
+            resume,
+        } => {
+            if !looks_like_token(&token) {
+                return Err(("bad_link", "This invite link is not valid."));
+            }
+            let invite = state.store.invite(&token).ok().flatten().ok_or((
+                "bad_link",
+                "This invite link is not valid, or it was revoked.",
+            ))?;
+            if !agreed {
+                return Err((
+                    "agreement_required",
+                    "Please read and accept the group agreement first.",
+                ));
+            }
+            let name = DisplayName::parse(&name).ok_or((
+                "bad_name",
+                "A name is 1 to 40 characters (a pseudonym is fine).",
+            ))?;
+            let (group, seat, resume) = match invite {
+                Invite::Personal(g, link) => (g, Seat::Personal(link), None),
+                Invite::Group(g) => {
+                    let resume = match resume {
+                        Some(r) if looks_like_token(&r) => r,
+                        Some(_) => return Err(("bad_resume", "The resume key is not valid.")),
+                        None => random_token(),
+                    };
+                    (
+                        g,
+                        Seat::Group {
+                            resume: resume.clone(),
+                        },
+                        Some(resume),
+                    )
+                }
+            };
+            let room = state.live.session(group.id).ok_or((
+                "no_session",
+                "The session has not started yet. Please come back at the group's time.",
+            ))?;
+            Ok((room, seat, Role::Member, name, resume))
+        }
+    }
+}

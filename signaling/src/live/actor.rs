@@ -1,0 +1,239 @@
+//! The actor that owns one room.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use haven_sfu::{MediaEvent, MediaPlane, PublishPermission};
+use tokio::sync::mpsc;
+
+use super::wire::{command_for, notice_to_msg};
+use crate::protocol::{ClientMsg, ServerMsg};
+use crate::room::{Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId, RoomSettings};
+use crate::store::Store;
+
+/// What reaches a room actor.
+pub enum RoomInput {
+    /// A new connection with its outbox, presenting a seat.
+    Connect {
+        /// The connection.
+        conn: ConnId,
+        /// Where its messages go.
+        outbox: mpsc::Sender<ServerMsg>,
+        /// The `Enter` command for its seat.
+        enter: Command,
+    },
+    /// A message from a connection.
+    Message {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        msg: ClientMsg,
+    },
+    /// The connection closed.
+    Lost {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// An event from the media plane.
+    Media(MediaEvent),
+    /// End the session now (from the console).
+    EndNow,
+}
+
+struct Actor<M: MediaPlane> {
+    group: GroupId,
+    room_id: RoomId,
+    room: Room,
+    media: Arc<M>,
+    store: Arc<Store>,
+    outboxes: HashMap<ConnId, mpsc::Sender<ServerMsg>>,
+    conn_of: HashMap<ParticipantId, ConnId>,
+    closed: bool,
+}
+
+/// Run a room until its session ends.
+pub async fn run<M: MediaPlane>(
+    group: GroupId,
+    room_id: RoomId,
+    settings: RoomSettings,
+    media: Arc<M>,
+    store: Arc<Store>,
+    mut inbox: mpsc::Receiver<RoomInput>,
+) {
+    let mut a = Actor {
+        group,
+        room_id,
+        room: Room::new(settings),
+        media,
+        store,
+        outboxes: HashMap::new(),
+        conn_of: HashMap::new(),
+        closed: false,
+    };
+    while !a.closed {
+        let deadline = a.room.next_deadline();
+        let input = match deadline {
+            Some(d) => tokio::select! {
+                i = inbox.recv() => i,
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(d)) => {
+                    a.apply(Command::Tick).await;
+                    continue;
+                }
+            },
+            None => inbox.recv().await,
+        };
+        let Some(input) = input else { break };
+        a.input(input).await;
+    }
+}
+
+impl<M: MediaPlane> Actor<M> {
+    async fn input(&mut self, input: RoomInput) {
+        match input {
+            RoomInput::Connect {
+                conn,
+                outbox,
+                enter,
+            } => {
+                self.outboxes.insert(conn, outbox);
+                self.apply(enter).await;
+            }
+            RoomInput::Message { conn, msg } => {
+                let Some(by) = self.room.participant_of(conn) else {
+                    self.send_conn(
+                        conn,
+                        ServerMsg::error("not_joined", "This connection is not in the room."),
+                    );
+                    return;
+                };
+                match command_for(by, msg) {
+                    Ok(cmd) => self.apply(cmd).await,
+                    Err(error) => self.send_conn(conn, error),
+                }
+            }
+            RoomInput::Lost { conn } => {
+                self.outboxes.remove(&conn);
+                self.apply(Command::ConnectionLost { conn }).await;
+            }
+            RoomInput::Media(event) => self.media_event(event),
+            RoomInput::EndNow => {
+                let moderator = self.room.moderator();
+                let fx = self.room.end_now(moderator);
+                self.carry_out(fx).await;
+            }
+        }
+    }
+
+    async fn apply(&mut self, cmd: Command) {
+        let fx = self.room.handle(Instant::now(), cmd);
+        self.carry_out(fx).await;
+    }
+
+    async fn carry_out(&mut self, fx: Vec<Effect>) {
+        for effect in fx {
+            match effect {
+                Effect::Attach { conn, who } => {
+                    self.conn_of.insert(who, conn);
+                }
+                Effect::Notify { to, notice } => {
+                    if let Some(conn) = self.conn_of.get(&to).copied() {
+                        self.send_conn(conn, notice_to_msg(notice));
+                    }
+                }
+                Effect::Reply { conn, notice } => self.send_conn(conn, notice_to_msg(notice)),
+                Effect::Close { conn } => {
+                    // Dropping the outbox ends the connection's writer, which
+                    // closes the socket after what was already queued.
+                    self.outboxes.remove(&conn);
+                    self.conn_of.retain(|_, c| *c != conn);
+                }
+                Effect::MediaAdd { who, sdp } => {
+                    let answer = self.media.add_participant(self.room_id, who, sdp).await;
+                    let msg = match answer {
+                        Ok(sdp) => ServerMsg::Answer { sdp },
+                        Err(e) => ServerMsg::error("media", e.to_string()),
+                    };
+                    self.send_to(who, msg);
+                }
+                Effect::MediaRemove { who } => {
+                    let _ = self.media.remove_participant(self.room_id, who).await;
+                }
+                Effect::MediaPublish { who, audio, video } => {
+                    let _ = self
+                        .media
+                        .set_publish(self.room_id, who, PublishPermission { audio, video })
+                        .await;
+                }
+                Effect::Audit {
+                    action,
+                    actor,
+                    subject,
+                } => {
+                    if let Err(e) =
+                        self.store
+                            .audit(self.group, self.room_id.0, action, actor, subject)
+                    {
+                        tracing::error!(error = %e, "audit log write failed");
+                    }
+                }
+                Effect::RoomClosed => self.closed = true,
+            }
+        }
+    }
+
+    fn media_event(&mut self, event: MediaEvent) {
+        match event {
+            MediaEvent::SlotAssigned {
+                subscriber,
+                slot,
+                audio_mid,
+                video_mid,
+                publisher,
+                ..
+            } => self.send_to(
+                subscriber,
+                ServerMsg::Slot {
+                    slot: slot.0,
+                    audio_mid,
+                    video_mid,
+                    participant: publisher.map(|p| p.0),
+                },
+            ),
+            MediaEvent::ActiveSpeaker { participant, .. } => {
+                let admitted: Vec<ParticipantId> = self
+                    .conn_of
+                    .keys()
+                    .copied()
+                    .filter(|p| self.room.is_admitted(*p))
+                    .collect();
+                for p in admitted {
+                    self.send_to(
+                        p,
+                        ServerMsg::ActiveSpeaker {
+                            participant: participant.map(|x| x.0),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn send_to(&mut self, who: ParticipantId, msg: ServerMsg) {
+        if let Some(conn) = self.conn_of.get(&who).copied() {
+            self.send_conn(conn, msg);
+        }
+    }
+
+    fn send_conn(&mut self, conn: ConnId, msg: ServerMsg) {
+        if let Some(outbox) = self.outboxes.get(&conn) {
+            if outbox.try_send(msg).is_err() {
+                // A client that does not read its messages is dropped rather
+                // than allowed to hold the room's memory.
+                self.outboxes.remove(&conn);
+                self.conn_of.retain(|_, c| *c != conn);
+            }
+        }
+    }
+}

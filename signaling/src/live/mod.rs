@@ -1,0 +1,194 @@
+//! Running sessions: one actor task per open room that feeds the room state
+//! machine with commands and carries out its effects (messages to sockets,
+//! media-plane calls, audit rows). The only place where the control plane
+//! meets tokio and the media plane.
+
+mod actor;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use haven_sfu::{MediaEvent, MediaPlane};
+use tokio::sync::mpsc;
+
+use crate::protocol::{ClientMsg, ServerMsg};
+use crate::room::{Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings};
+use crate::store::Store;
+
+pub use actor::RoomInput;
+
+/// Outgoing messages of one connection; bounded so that a client that stops
+/// reading cannot make the server hold unlimited messages for it.
+pub const CONN_QUEUE: usize = 256;
+
+/// How long an admitted member who dropped keeps their seat.
+pub const RECONNECT_GRACE: Duration = Duration::from_secs(60);
+
+/// An open session.
+#[derive(Clone)]
+pub struct RoomHandle {
+    /// The media-plane room of this session.
+    pub room: RoomId,
+    /// The actor's inbox.
+    pub tx: mpsc::Sender<RoomInput>,
+}
+
+/// All open sessions, and the ids they hand out.
+pub struct Live<M: MediaPlane> {
+    media: Arc<M>,
+    store: Arc<Store>,
+    by_group: Mutex<HashMap<GroupId, RoomHandle>>,
+    by_room: Arc<Mutex<HashMap<RoomId, mpsc::Sender<RoomInput>>>>,
+    next_room: AtomicU64,
+    next_participant: AtomicU64,
+    next_conn: AtomicU64,
+}
+
+impl<M: MediaPlane> Live<M> {
+    /// No sessions yet. Media events are routed to rooms from `events`.
+    pub fn new(
+        media: Arc<M>,
+        store: Arc<Store>,
+        mut events: mpsc::Receiver<MediaEvent>,
+    ) -> Arc<Self> {
+        let live = Arc::new(Self {
+            media,
+            store,
+            by_group: Mutex::default(),
+            by_room: Arc::default(),
+            next_room: AtomicU64::new(1),
+            next_participant: AtomicU64::new(1),
+            next_conn: AtomicU64::new(1),
+        });
+        let by_room = live.by_room.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let room = match &event {
+                    MediaEvent::SlotAssigned { room, .. }
+                    | MediaEvent::ActiveSpeaker { room, .. }
+                    | MediaEvent::Connected { room, .. }
+                    | MediaEvent::Disconnected { room, .. } => *room,
+                    _ => continue,
+                };
+                let tx = by_room
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&room)
+                    .cloned();
+                if let Some(tx) = tx {
+                    let _ = tx.try_send(RoomInput::Media(event));
+                }
+            }
+        });
+        live
+    }
+
+    /// The open session of a group, if any.
+    pub fn session(&self, group: GroupId) -> Option<RoomHandle> {
+        self.by_group
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&group)
+            .cloned()
+    }
+
+    /// Open the group's room (if not open). Returns the session's handle.
+    pub fn start(self: &Arc<Self>, group: GroupId, capacity: usize) -> RoomHandle {
+        let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = by_group.get(&group) {
+            if !h.tx.is_closed() {
+                return h.clone();
+            }
+        }
+        let room = RoomId(self.next_room.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = mpsc::channel(1024);
+        let handle = RoomHandle {
+            room,
+            tx: tx.clone(),
+        };
+        by_group.insert(group, handle.clone());
+        self.by_room
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room, tx);
+        let settings = RoomSettings {
+            capacity,
+            reconnect_grace: RECONNECT_GRACE,
+        };
+        let live = self.clone();
+        tokio::spawn(async move {
+            actor::run(
+                group,
+                room,
+                settings,
+                live.media.clone(),
+                live.store.clone(),
+                rx,
+            )
+            .await;
+            live.forget(group, room);
+        });
+        tracing::info!(%room, group = group.0, "session started");
+        handle
+    }
+
+    fn forget(&self, group: GroupId, room: RoomId) {
+        let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
+        if by_group.get(&group).is_some_and(|h| h.room == room) {
+            by_group.remove(&group);
+        }
+        self.by_room
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&room);
+        tracing::info!(%room, group = group.0, "session closed");
+    }
+
+    /// A fresh participant id (unique across all rooms: the media plane
+    /// relies on it).
+    pub fn new_participant(&self) -> ParticipantId {
+        ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A fresh connection id.
+    pub fn new_conn(&self) -> ConnId {
+        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl RoomHandle {
+    /// Register a connection's outbox and present its seat.
+    pub async fn connect(
+        &self,
+        conn: ConnId,
+        outbox: mpsc::Sender<ServerMsg>,
+        enter: Command,
+    ) -> bool {
+        self.tx
+            .send(RoomInput::Connect {
+                conn,
+                outbox,
+                enter,
+            })
+            .await
+            .is_ok()
+    }
+
+    /// A message from a connection.
+    pub async fn message(&self, conn: ConnId, msg: ClientMsg) -> bool {
+        self.tx.send(RoomInput::Message { conn, msg }).await.is_ok()
+    }
+
+    /// The connection closed.
+    pub async fn lost(&self, conn: ConnId) {
+        let _ = self.tx.send(RoomInput::Lost { conn }).await;
+    }
+
+    /// End the session from outside the room (the facilitator's console).
+    pub async fn end(&self) {
+        let _ = self.tx.send(RoomInput::EndNow).await;
+    }
+}

@@ -1,0 +1,195 @@
+//! Translating between the room's typed notices/commands and the wire.
+
+use crate::protocol::{ClientMsg, RosterItem, ServerMsg, WaitingItem, MAX_SDP_BYTES};
+use crate::room::{ChatText, Command, Notice, ParticipantId, Refusal, Role};
+
+/// A room notice as a wire message.
+pub fn notice_to_msg(notice: Notice) -> ServerMsg {
+    match notice {
+        Notice::Waiting => ServerMsg::Waiting,
+        Notice::Admitted { you } => ServerMsg::Admitted { you: you.0 },
+        Notice::Denied => ServerMsg::Denied,
+        Notice::FacilitatorMessage { text } => ServerMsg::FacilitatorMessage {
+            text: text.as_str().to_owned(),
+        },
+        Notice::Roster(entries) => ServerMsg::Roster {
+            participants: entries
+                .into_iter()
+                .map(|e| RosterItem {
+                    id: e.id.0,
+                    name: e.name.as_str().to_owned(),
+                    role: role_str(e.role).to_owned(),
+                    moderator: e.moderator,
+                    audio: e.audio,
+                    video: e.video,
+                    muted_by_facilitator: e.muted_by_facilitator,
+                    hand: e.hand,
+                    connected: e.connected,
+                })
+                .collect(),
+        },
+        Notice::WaitingList(entries) => ServerMsg::WaitingList {
+            waiting: entries
+                .into_iter()
+                .map(|e| WaitingItem {
+                    id: e.id.0,
+                    name: e.name.as_str().to_owned(),
+                    known: e.known,
+                })
+                .collect(),
+        },
+        Notice::Chat {
+            from,
+            private,
+            text,
+        } => ServerMsg::Chat {
+            from: from.0,
+            private,
+            text: text.as_str().to_owned(),
+        },
+        Notice::ChatPolicy { enabled } => ServerMsg::ChatPolicy { enabled },
+        Notice::Locked { locked } => ServerMsg::Locked { locked },
+        Notice::ForcedMute {
+            audio,
+            video,
+            may_unmute,
+        } => ServerMsg::ForcedMute {
+            audio,
+            video,
+            may_unmute,
+        },
+        Notice::ReturnedToWaiting => ServerMsg::ReturnedToWaiting,
+        Notice::Removed => ServerMsg::Removed,
+        Notice::SessionEnded => ServerMsg::SessionEnded,
+        Notice::FacilitatorAway { away } => ServerMsg::FacilitatorAway { away },
+        Notice::Refused(r) => refusal_msg(r),
+    }
+}
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Facilitator => "facilitator",
+        Role::CoFacilitator => "co_facilitator",
+        Role::Member => "member",
+    }
+}
+
+/// A refusal, with words a person can act on.
+pub fn refusal_msg(r: Refusal) -> ServerMsg {
+    let (reason, message) = match r {
+        Refusal::NotAllowed => (
+            "not_allowed",
+            "Your role in this session does not allow that.".to_owned(),
+        ),
+        Refusal::Full { capacity } => (
+            "full",
+            format!("The group is full: {capacity} members are already in the session."),
+        ),
+        Refusal::Locked => (
+            "locked",
+            "The facilitator has locked this session.".to_owned(),
+        ),
+        Refusal::Ended => ("ended", "This session has ended.".to_owned()),
+        Refusal::Blocked => (
+            "blocked",
+            "This link cannot be used again in this session.".to_owned(),
+        ),
+        Refusal::NoSuchParticipant => (
+            "no_such_participant",
+            "That person is not in a state where this applies.".to_owned(),
+        ),
+        Refusal::ChatOff => (
+            "chat_off",
+            "The facilitator has turned chat off.".to_owned(),
+        ),
+        Refusal::MutedByFacilitator => (
+            "muted_by_facilitator",
+            "The facilitator has muted you; only they can unmute you.".to_owned(),
+        ),
+        Refusal::FacilitatorPresent => (
+            "facilitator_present",
+            "The facilitator is present.".to_owned(),
+        ),
+    };
+    ServerMsg::Refused {
+        reason: reason.to_owned(),
+        message,
+    }
+}
+
+/// A client message as a room command for participant `by`, or the protocol
+/// error to answer with.
+pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerMsg> {
+    let p = ParticipantId;
+    let text = |t: &str| {
+        ChatText::parse(t)
+            .ok_or_else(|| ServerMsg::error("bad_text", "Messages must be 1 to 1000 characters."))
+    };
+    Ok(match msg {
+        ClientMsg::Hello { .. } => {
+            return Err(ServerMsg::error(
+                "already_joined",
+                "This connection has already said hello.",
+            ))
+        }
+        ClientMsg::Offer { sdp } => {
+            if sdp.len() > MAX_SDP_BYTES {
+                return Err(ServerMsg::error("too_large", "The SDP offer is too large."));
+            }
+            Command::Offer { by, sdp }
+        }
+        ClientMsg::Admit { participant } => Command::Admit {
+            by,
+            who: p(participant),
+        },
+        ClientMsg::Deny { participant } => Command::Deny {
+            by,
+            who: p(participant),
+        },
+        ClientMsg::AdmitAll => Command::AdmitAll { by },
+        ClientMsg::MessageWaiting {
+            participant,
+            text: t,
+        } => Command::MessageWaiting {
+            by,
+            who: p(participant),
+            text: text(&t)?,
+        },
+        ClientMsg::Mute {
+            participant,
+            audio,
+            video,
+            may_unmute,
+        } => Command::Mute {
+            by,
+            who: p(participant),
+            audio,
+            video,
+            may_unmute,
+        },
+        ClientMsg::Remove { participant } => Command::Remove {
+            by,
+            who: p(participant),
+        },
+        ClientMsg::ReturnToWaiting { participant } => Command::ReturnToWaiting {
+            by,
+            who: p(participant),
+        },
+        ClientMsg::Lock { locked } => Command::Lock { by, locked },
+        ClientMsg::End => Command::End { by },
+        ClientMsg::HandOver { participant } => Command::HandOver {
+            by,
+            to: p(participant),
+        },
+        ClientMsg::TakeOver => Command::TakeOver { by },
+        ClientMsg::SetChat { enabled } => Command::SetChat { by, enabled },
+        ClientMsg::Media { audio, video } => Command::SelfMedia { by, audio, video },
+        ClientMsg::RaiseHand { raised } => Command::RaiseHand { by, raised },
+        ClientMsg::Chat { to, text: t } => Command::Chat {
+            by,
+            to: to.map(p),
+            text: text(&t)?,
+        },
+        ClientMsg::Leave => Command::Leave { by },
+    })
+}

@@ -1,0 +1,294 @@
+//! The wire protocol: one WebSocket per participant, JSON messages that are
+//! serde-tagged enums (`{"type": "...", ...}`), version 1. Documented in
+//! `docs/protocol.md`; every limit here is part of the contract.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version a client must say in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest WebSocket message accepted (an SDP offer with 13 receive slots is
+/// about 20 KB).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest SDP offer accepted.
+pub const MAX_SDP_BYTES: usize = 60 * 1024;
+/// Seconds a new connection has to say `hello`.
+pub const HELLO_TIMEOUT_SECS: u64 = 10;
+
+/// How a connection identifies itself.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Join {
+    /// A facilitator or co-facilitator (authenticated by the session cookie).
+    Staff {
+        /// The group whose session to enter.
+        group: i64,
+        /// The name shown to the group.
+        name: String,
+    },
+    /// A member with an invite link.
+    Member {
+        /// The token from the invite link.
+        token: String,
+        /// The name (a pseudonym is fine).
+        name: String,
+        /// The member accepted the group agreement.
+        agreed: bool,
+        /// A secret the client keeps to come back after a drop (group links).
+        #[serde(default)]
+        resume: Option<String>,
+    },
+}
+
+/// Messages from a client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        /// Must be [`PROTOCOL_VERSION`].
+        v: u32,
+        /// Who is connecting.
+        join: Join,
+    },
+    /// The SDP offer for the media connection (after `admitted`).
+    Offer {
+        /// SDP.
+        sdp: String,
+    },
+    /// Admit a waiting member.
+    Admit {
+        /// Participant id.
+        participant: u64,
+    },
+    /// Deny a waiting member.
+    Deny {
+        /// Participant id.
+        participant: u64,
+    },
+    /// Admit everyone waiting, in order, up to capacity.
+    AdmitAll,
+    /// Private message to a waiting member.
+    MessageWaiting {
+        /// Participant id.
+        participant: u64,
+        /// Text.
+        text: String,
+    },
+    /// Mute a member's audio and/or video at the server.
+    Mute {
+        /// Participant id.
+        participant: u64,
+        /// Mute audio.
+        audio: bool,
+        /// Mute video.
+        video: bool,
+        /// May the member unmute themselves.
+        may_unmute: bool,
+    },
+    /// Remove a member for the rest of the session.
+    Remove {
+        /// Participant id.
+        participant: u64,
+    },
+    /// Send a member back to the waiting room.
+    ReturnToWaiting {
+        /// Participant id.
+        participant: u64,
+    },
+    /// Lock or unlock the room.
+    Lock {
+        /// Locked.
+        locked: bool,
+    },
+    /// End the session for everyone.
+    End,
+    /// Hand facilitation to the co-facilitator.
+    HandOver {
+        /// Participant id.
+        participant: u64,
+    },
+    /// Take facilitation while the facilitator is absent.
+    TakeOver,
+    /// Allow or stop chat.
+    SetChat {
+        /// Enabled.
+        enabled: bool,
+    },
+    /// Own microphone and camera.
+    Media {
+        /// Microphone on.
+        audio: bool,
+        /// Camera on.
+        video: bool,
+    },
+    /// Raise or lower a hand.
+    RaiseHand {
+        /// Raised.
+        raised: bool,
+    },
+    /// Chat to everyone (`to` absent) or privately.
+    Chat {
+        /// Recipient.
+        #[serde(default)]
+        to: Option<u64>,
+        /// Text.
+        text: String,
+    },
+    /// Leave the session.
+    Leave,
+}
+
+/// One admitted participant, as sent to the room.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct RosterItem {
+    /// Participant id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// `facilitator`, `co_facilitator` or `member`.
+    pub role: String,
+    /// Runs the room now.
+    pub moderator: bool,
+    /// Microphone reaches the room.
+    pub audio: bool,
+    /// Camera reaches the room.
+    pub video: bool,
+    /// Muted by the facilitator.
+    pub muted_by_facilitator: bool,
+    /// Position among raised hands.
+    pub hand: Option<u32>,
+    /// Connected (false while reconnecting).
+    pub connected: bool,
+}
+
+/// One waiting member, as sent to staff.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct WaitingItem {
+    /// Participant id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Came by a personal link.
+    pub known: bool,
+}
+
+/// Messages to a client.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// `hello` accepted. `resume` is the secret to come back with.
+    Welcome {
+        /// Protocol version.
+        v: u32,
+        /// Resume secret (members).
+        resume: Option<String>,
+    },
+    /// You are in the waiting room; nobody can see or hear you.
+    Waiting,
+    /// You are in the room.
+    Admitted {
+        /// Your participant id.
+        you: u64,
+    },
+    /// Not admitted.
+    Denied,
+    /// Private message from the facilitator.
+    FacilitatorMessage {
+        /// Text.
+        text: String,
+    },
+    /// Everyone admitted.
+    Roster {
+        /// Participants.
+        participants: Vec<RosterItem>,
+    },
+    /// Everyone waiting, in arrival order (staff only).
+    WaitingList {
+        /// Waiting members.
+        waiting: Vec<WaitingItem>,
+    },
+    /// A chat message (never stored).
+    Chat {
+        /// Sender.
+        from: u64,
+        /// Private.
+        private: bool,
+        /// Text.
+        text: String,
+    },
+    /// Chat on or off.
+    ChatPolicy {
+        /// Enabled.
+        enabled: bool,
+    },
+    /// Room lock state (staff).
+    Locked {
+        /// Locked.
+        locked: bool,
+    },
+    /// The facilitator changed your permission to publish.
+    ForcedMute {
+        /// Audio muted.
+        audio: bool,
+        /// Video muted.
+        video: bool,
+        /// You may unmute.
+        may_unmute: bool,
+    },
+    /// Back to the waiting room.
+    ReturnedToWaiting,
+    /// You were removed.
+    Removed,
+    /// The session ended.
+    SessionEnded,
+    /// The facilitator is away (true) or back (false).
+    FacilitatorAway {
+        /// Away.
+        away: bool,
+    },
+    /// The SFU's SDP answer.
+    Answer {
+        /// SDP.
+        sdp: String,
+    },
+    /// Which participant a receive slot carries.
+    Slot {
+        /// Slot number.
+        slot: u8,
+        /// Audio m-line.
+        audio_mid: String,
+        /// Video m-line.
+        video_mid: String,
+        /// Participant id, or none.
+        participant: Option<u64>,
+    },
+    /// Who speaks now.
+    ActiveSpeaker {
+        /// Participant id, or nobody.
+        participant: Option<u64>,
+    },
+    /// A command was refused by the room.
+    Refused {
+        /// Machine-readable reason.
+        reason: String,
+        /// Plain-language explanation.
+        message: String,
+    },
+    /// A protocol error (bad message, bad token, ...).
+    Error {
+        /// Machine-readable code.
+        code: String,
+        /// Plain-language explanation.
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    /// A protocol error.
+    pub fn error(code: &str, message: impl Into<String>) -> Self {
+        ServerMsg::Error {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! Persistence in SQLite (one file in the data directory): facilitator
+//! accounts, groups, personal links and the audit log. Nothing else: no
+//! chat, no media, no display names of members.
+//!
+//! Calls are synchronous and short (indexed lookups on a local file); the
+//! server makes them from its handlers behind one mutex.
+
+mod schema;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::room::{AccountId, AuditAction, GroupId, LinkId, ParticipantId};
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "haven.sqlite3";
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened, migrated or queried.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The username is taken.
+    #[error("a facilitator with that username already exists")]
+    UsernameTaken,
+    /// The data directory could not be created.
+    #[error("cannot create the data directory: {0}")]
+    DataDir(std::io::Error),
+}
+
+/// A facilitator account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Row id.
+    pub id: AccountId,
+    /// Login name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// When a group meets (UTC): sessions can only start inside this window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeeklyWindow {
+    /// 0 = Monday ... 6 = Sunday.
+    pub weekday: u8,
+    /// Minutes after midnight UTC when it opens.
+    pub start_minute: u16,
+    /// How long it stays open.
+    pub duration_minutes: u16,
+}
+
+/// A group that meets weekly.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Row id.
+    pub id: GroupId,
+    /// Name (shown to the facilitator and, in the waiting room, to members).
+    pub name: String,
+    /// The facilitator who owns it.
+    pub facilitator: AccountId,
+    /// Optional co-facilitator.
+    pub co_facilitator: Option<AccountId>,
+    /// Members admitted at most at once.
+    pub capacity: usize,
+    /// The group invite link's token.
+    pub invite_token: String,
+    /// Optional weekly window.
+    pub window: Option<WeeklyWindow>,
+}
+
+/// A personal invite link.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// Row id.
+    pub id: LinkId,
+    /// Its group.
+    pub group: GroupId,
+    /// The secret in the URL.
+    pub token: String,
+    /// The facilitator's label (initials are enough).
+    pub label: String,
+    /// Revoked links never work again.
+    pub revoked: bool,
+}
+
+/// What an invite token opens.
+#[derive(Debug, Clone)]
+pub enum Invite {
+    /// The group link.
+    Group(Group),
+    /// A personal link (not revoked).
+    Personal(Group, LinkId),
+}
+
+/// One audit row: (session, action, actor, subject).
+pub type AuditRow = (u64, String, Option<u64>, u64);
+
+/// The database.
+pub struct Store {
+    db: Mutex<Connection>,
+}
+
+impl Store {
+    /// Open (creating if needed) the database in `data_dir` and migrate it.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(StoreError::DataDir)?;
+        let db = Connection::open(data_dir.join(DB_FILE))?;
+        Self::init(db)
+    }
+
+    /// A private in-memory database (for tests of the HTTP layer).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(db: Connection) -> Result<Self, StoreError> {
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        // Rollback journal, deleted after each transaction: the data
+        // directory holds the database file and nothing else at rest.
+        db.pragma_update(None, "journal_mode", "DELETE")?;
+        schema::migrate(&db)?;
+        Ok(Self { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Add a facilitator account.
+    pub fn add_facilitator(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<AccountId, StoreError> {
+        let db = self.db();
+        let taken: bool = db
+            .query_row(
+                "SELECT 1 FROM facilitators WHERE username = ?1",
+                [username],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if taken {
+            return Err(StoreError::UsernameTaken);
+        }
+        db.execute(
+            "INSERT INTO facilitators (username, password_hash, created_at) VALUES (?1, ?2, unixepoch())",
+            params![username, password_hash],
+        )?;
+        Ok(AccountId(db.last_insert_rowid()))
+    }
+
+    /// How many facilitator accounts exist.
+    pub fn facilitator_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT count(*) FROM facilitators", [], |r| r.get(0))?)
+    }
+
+    /// An account by username.
+    pub fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT id, username, password_hash FROM facilitators WHERE username = ?1",
+                [username],
+                |r| {
+                    Ok(Account {
+                        id: AccountId(r.get(0)?),
+                        username: r.get(1)?,
+                        password_hash: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// An account's username.
+    pub fn username(&self, id: AccountId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT username FROM facilitators WHERE id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Create a group.
+    pub fn create_group(
+        &self,
+        name: &str,
+        facilitator: AccountId,
+        co_facilitator: Option<AccountId>,
+        capacity: usize,
+        invite_token: &str,
+        window: Option<WeeklyWindow>,
+    ) -> Result<GroupId, StoreError> {
+        let db = self.db();
+        db.execute(
+            "INSERT INTO groups (name, facilitator_id, co_facilitator_id, capacity, invite_token, \
+             weekday, start_minute, duration_minutes, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, unixepoch())",
+            params![
+                name,
+                facilitator.0,
+                co_facilitator.map(|a| a.0),
+                capacity as i64,
+                invite_token,
+                window.map(|w| w.weekday),
+                window.map(|w| w.start_minute),
+                window.map(|w| w.duration_minutes),
+            ],
+        )?;
+        Ok(GroupId(db.last_insert_rowid()))
+    }
+
+    const GROUP_COLUMNS: &'static str =
+        "id, name, facilitator_id, co_facilitator_id, capacity, invite_token, \
+                                         weekday, start_minute, duration_minutes";
+
+    fn group_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
+        let weekday: Option<u8> = r.get(6)?;
+        let start: Option<u16> = r.get(7)?;
+        let duration: Option<u16> = r.get(8)?;
+        Ok(Group {
+            id: GroupId(r.get(0)?),
+            name: r.get(1)?,
+            facilitator: AccountId(r.get(2)?),
+            co_facilitator: r.get::<_, Option<i64>>(3)?.map(AccountId),
+            capacity: r.get::<_, i64>(4)?.max(0) as usize,
+            invite_token: r.get(5)?,
+            window: match (weekday, start, duration) {
+                (Some(weekday), Some(start_minute), Some(duration_minutes)) => Some(WeeklyWindow {
+                    weekday,
+                    start_minute,
+                    duration_minutes,
+                }),
+                _ => None,
+            },
+        })
+    }
+
+    /// A group by id.
+    pub fn group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
+        let sql = format!("SELECT {} FROM groups WHERE id = ?1", Self::GROUP_COLUMNS);
+        Ok(self
+            .db()
+            .query_row(&sql, [id.0], Self::group_from_row)
+            .optional()?)
+    }
+
+    /// Groups an account facilitates or co-facilitates.
+    pub fn groups_of(&self, account: AccountId) -> Result<Vec<Group>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM groups WHERE facilitator_id = ?1 OR co_facilitator_id = ?1 ORDER BY id",
+            Self::GROUP_COLUMNS
+        );
+        let db = self.db();
+        let mut stmt = db.prepare(&sql)?;
+        let rows = stmt.query_map([account.0], Self::group_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Create a personal link.
+    pub fn create_link(
+        &self,
+        group: GroupId,
+        token: &str,
+        label: &str,
+    ) -> Result<LinkId, StoreError> {
+        let db = self.db();
+        db.execute(
+            "INSERT INTO links (group_id, token, label, revoked, created_at) VALUES (?1, ?2, ?3, 0, unixepoch())",
+            params![group.0, token, label],
+        )?;
+        Ok(LinkId(db.last_insert_rowid()))
+    }
+
+    /// Revoke a personal link of a group. Returns whether one was revoked.
+    pub fn revoke_link(&self, group: GroupId, link: LinkId) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE links SET revoked = 1 WHERE id = ?1 AND group_id = ?2",
+            params![link.0, group.0],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// A group's personal links.
+    pub fn links(&self, group: GroupId) -> Result<Vec<Link>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT id, group_id, token, label, revoked FROM links WHERE group_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([group.0], |r| {
+            Ok(Link {
+                id: LinkId(r.get(0)?),
+                group: GroupId(r.get(1)?),
+                token: r.get(2)?,
+                label: r.get(3)?,
+                revoked: r.get::<_, i64>(4)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// What an invite token opens: a group link, or a personal link that is
+    /// not revoked.
+    pub fn invite(&self, token: &str) -> Result<Option<Invite>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM groups WHERE invite_token = ?1",
+            Self::GROUP_COLUMNS
+        );
+        if let Some(g) = self
+            .db()
+            .query_row(&sql, [token], Self::group_from_row)
+            .optional()?
+        {
+            return Ok(Some(Invite::Group(g)));
+        }
+        let link: Option<(i64, i64)> = self
+            .db()
+            .query_row(
+                "SELECT id, group_id FROM links WHERE token = ?1 AND revoked = 0",
+                [token],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((link, group)) = link else {
+            return Ok(None);
+        };
+        Ok(self
+            .group(GroupId(group))?
+            .map(|g| Invite::Personal(g, LinkId(link))))
+    }
+
+    /// Append to the audit log: pseudonymous ids only, never names or words.
+    pub fn audit(
+        &self,
+        group: GroupId,
+        session: u64,
+        action: AuditAction,
+        actor: Option<ParticipantId>,
+        subject: ParticipantId,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO audit (at, group_id, session, action, actor, subject) VALUES (unixepoch(), ?1, ?2, ?3, ?4, ?5)",
+            params![group.0, session as i64, action.as_str(), actor.map(|a| a.0 as i64), subject.0 as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The audit log of a group: (session, action, actor, subject), oldest first.
+    pub fn audit_log(&self, group: GroupId) -> Result<Vec<AuditRow>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT session, action, actor, subject FROM audit WHERE group_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([group.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get(1)?,
+                r.get::<_, Option<i64>>(2)?.map(|a| a as u64),
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoked_link_opens_nothing_and_group_link_keeps_working() {
+        let s = Store::in_memory().unwrap();
+        let f = s.add_facilitator("ada", "hash").unwrap();
+        assert!(matches!(
+            s.add_facilitator("ada", "x"),
+            Err(StoreError::UsernameTaken)
+        ));
+        let g = s
+            .create_group("Tuesday group", f, None, 12, "grouptoken", None)
+            .unwrap();
+        let l = s.create_link(g, "personaltoken", "S.K.").unwrap();
+        assert!(
+            matches!(s.invite("personaltoken").unwrap(), Some(Invite::Personal(_, id)) if id == l)
+        );
+        assert!(s.revoke_link(g, l).unwrap());
+        assert!(s.invite("personaltoken").unwrap().is_none());
+        assert!(matches!(
+            s.invite("grouptoken").unwrap(),
+            Some(Invite::Group(_))
+        ));
+        assert!(s.invite("nope").unwrap().is_none());
+        s.audit(
+            g,
+            1,
+            AuditAction::Admitted,
+            Some(ParticipantId(1)),
+            ParticipantId(2),
+        )
+        .unwrap();
+        assert_eq!(
+            s.audit_log(g).unwrap(),
+            vec![(1, "admitted".to_string(), Some(1), 2)]
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! Schema migrations, run at start-up. Each migration runs once, in order,
+//! inside a transaction; `schema_version` records how far the file is.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, groups, personal links, audit log.
+    "CREATE TABLE facilitators (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        facilitator_id INTEGER NOT NULL REFERENCES facilitators(id),
+        co_facilitator_id INTEGER REFERENCES facilitators(id),
+        capacity INTEGER NOT NULL,
+        invite_token TEXT NOT NULL UNIQUE,
+        weekday INTEGER,
+        start_minute INTEGER,
+        duration_minutes INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        group_id INTEGER NOT NULL REFERENCES groups(id),
+        token TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        group_id INTEGER NOT NULL,
+        session INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        actor INTEGER,
+        subject INTEGER NOT NULL
+    );",
+];
+
+/// Bring the database up to the latest schema.
+pub fn migrate(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let current: i64 = db.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = db.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [(i + 1) as i64],
+        )?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! `haven serve`'s configuration: flags, then environment variables, then an
+//! optional TOML file (`--config`), then embedded defaults that work on a
+//! laptop. Documented in `docs/configuration.md`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Settings as given (each optional), from flags/env or from the file.
+#[derive(Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address for HTTP and WebSocket (default 127.0.0.1:8080).
+    #[arg(long, env = "HAVEN_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database (default ./haven-data).
+    #[arg(long, env = "HAVEN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// UDP port for all media (default 40000).
+    #[arg(long, env = "HAVEN_MEDIA_PORT")]
+    pub media_port: Option<u16>,
+    /// Public IP to announce for media when behind NAT.
+    #[arg(long, env = "HAVEN_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// The URL members open (for invite links), e.g. https://haven.clinic.example.
+    #[arg(long, env = "HAVEN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Media worker threads (default: one per core).
+    #[arg(long, env = "HAVEN_MEDIA_WORKERS")]
+    pub media_workers: Option<usize>,
+    /// Minutes of inactivity before a facilitator is logged out (default 30).
+    #[arg(long, env = "HAVEN_IDLE_LOGOUT_MINUTES")]
+    pub idle_logout_minutes: Option<u64>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub media_port: u16,
+    pub public_ip: Option<IpAddr>,
+    pub public_url: String,
+    pub media_workers: Option<usize>,
+    pub idle_logout_minutes: u64,
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Merge: `given` (flags and environment) wins over the file, which wins
+    /// over the defaults.
+    pub fn resolve(given: Settings, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => Settings::default(),
+        };
+        let listen = given
+            .listen
+            .or(from_file.listen)
+            .unwrap_or(([127, 0, 0, 1], 8080).into());
+        let public_url = given
+            .public_url
+            .or(from_file.public_url)
+            .unwrap_or_else(|| format!("http://localhost:{}", listen.port()));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url must start with http:// or https:// (got {public_url:?})"
+            )));
+        }
+        let idle = given
+            .idle_logout_minutes
+            .or(from_file.idle_logout_minutes)
+            .unwrap_or(30);
+        if idle == 0 {
+            return Err(ConfigError::Invalid(
+                "idle_logout_minutes must be at least 1".into(),
+            ));
+        }
+        let workers = given.media_workers.or(from_file.media_workers);
+        if workers == Some(0) {
+            return Err(ConfigError::Invalid(
+                "media_workers must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            listen,
+            data_dir: given
+                .data_dir
+                .or(from_file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("haven-data")),
+            media_port: given.media_port.or(from_file.media_port).unwrap_or(40000),
+            public_ip: given.public_ip.or(from_file.public_ip),
+            public_url,
+            media_workers: workers,
+            idle_logout_minutes: idle,
+        })
+    }
+}
