@@ -41,6 +41,8 @@ pub struct Received {
     pub tones: BTreeMap<u32, Option<f32>>,
     /// Per incoming audio track: decoded samples (the last second only).
     pcm: BTreeMap<u32, Vec<i16>>,
+    /// Per incoming audio track (by SSRC): packets received.
+    pub audio_packets: BTreeMap<u32, u64>,
     /// Per incoming video track (by SSRC): packets received.
     pub video_packets: BTreeMap<u32, u64>,
     /// Packets that failed to decode as Opus.
@@ -87,6 +89,7 @@ impl PeerConnectionEventHandler for Handler {
                     *r.video_packets.entry(ssrc).or_default() += 1;
                     continue;
                 }
+                *r.audio_packets.entry(ssrc).or_default() += 1;
                 match decoder.decode(&packet.payload, &mut pcm, false) {
                     Ok(n) => {
                         let buf = r.pcm.entry(ssrc).or_default();
@@ -104,6 +107,16 @@ impl PeerConnectionEventHandler for Handler {
                 }
             }
         }));
+    }
+}
+
+impl Received {
+    /// The incoming audio track (SSRC) that carries `tone`, if one does.
+    pub fn track_with_tone(&self, tone: f32) -> Option<u32> {
+        self.tones
+            .iter()
+            .find(|(_, t)| **t == Some(tone))
+            .map(|(ssrc, _)| *ssrc)
     }
 }
 

@@ -1,0 +1,292 @@
+//! Helpers for tests of the real `haven` binary: start it on loopback with a
+//! fresh data directory, talk to its API and WebSockets.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const PASSWORD: &str = "a-long-password-for-tests";
+
+/// A running `haven serve` with its own data directory.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Start the binary with facilitator accounts `names` already added.
+    pub async fn start(names: &[&str]) -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("haven-test-{}-{}", std::process::id(), free_port()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        for name in names {
+            let mut add = Command::new(env!("CARGO_BIN_EXE_haven"))
+                .args(["facilitator", "add", name, "--password-stdin", "--data-dir"])
+                .arg(&data_dir)
+                .env("HAVEN_LOG", "warn")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("haven facilitator add runs");
+            use std::io::Write;
+            writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+            assert!(add.wait().unwrap().success(), "facilitator add failed");
+        }
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_haven"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--media-port",
+                "0",
+                "--media-workers",
+                "1",
+            ])
+            .env("HAVEN_DATA_DIR", &data_dir)
+            .env("HAVEN_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("haven serve runs");
+        let base = format!("http://127.0.0.1:{port}");
+        let server = Server {
+            child,
+            base,
+            data_dir,
+        };
+        for _ in 0..100 {
+            if reqwest::get(format!("{}/healthz", server.base))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("haven serve did not come up");
+    }
+
+    pub fn ws_url(&self) -> String {
+        self.base.replace("http://", "ws://") + "/ws"
+    }
+}
+
+/// A logged-in facilitator's HTTP client.
+pub struct Console {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: String,
+}
+
+impl Console {
+    pub async fn login(server: &Server, username: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let resp = http
+            .post(format!("{}/api/login", server.base))
+            .json(&json!({ "username": username, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login failed");
+        let cookie = resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        Self {
+            http,
+            base: server.base.clone(),
+            cookie,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.http
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Create a group and start its session; returns (group id, group invite token).
+    pub async fn open_group(&self, name: &str, capacity: usize) -> (i64, String) {
+        let (status, g) = self
+            .post("/api/groups", json!({ "name": name, "capacity": capacity }))
+            .await;
+        assert_eq!(status, 201, "{g}");
+        let id = g["id"].as_i64().unwrap();
+        let (status, _) = self
+            .post(&format!("/api/groups/{id}/session"), json!({}))
+            .await;
+        assert_eq!(status, 201);
+        (id, token_of(g["invite_link"].as_str().unwrap()))
+    }
+
+    pub async fn personal_link(&self, group: i64, label: &str) -> (i64, String) {
+        let (status, l) = self
+            .post(
+                &format!("/api/groups/{group}/links"),
+                json!({ "label": label }),
+            )
+            .await;
+        assert_eq!(status, 201);
+        (
+            l["id"].as_i64().unwrap(),
+            token_of(l["link"].as_str().unwrap()),
+        )
+    }
+}
+
+pub fn token_of(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One participant's WebSocket, with every message it has seen.
+pub struct Ws {
+    stream: Stream,
+    pub seen: Vec<Value>,
+    pub closed: bool,
+}
+
+impl Ws {
+    pub async fn connect(server: &Server, cookie: Option<&str>) -> Self {
+        let mut req = server.ws_url().into_client_request().unwrap();
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        Self {
+            stream,
+            seen: Vec::new(),
+            closed: false,
+        }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, m: Message) {
+        let _ = self.stream.send(m).await;
+    }
+
+    /// Wait (up to 10 s) for a message matching `pred`; panics if none comes.
+    pub async fn expect(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                    self.closed = true;
+                    panic!(
+                        "connection closed while waiting for {what}; saw {:?}",
+                        self.seen
+                    );
+                }
+                Ok(Some(Ok(_))) => {}
+                Err(_) => panic!("no {what} within 10 s; saw {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Read everything that arrives within `d` (records closing).
+    pub async fn drain(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while !self.closed {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    self.seen.push(serde_json::from_str(t.as_str()).unwrap())
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => self.closed = true,
+                Ok(Some(Ok(_))) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    pub async fn expect_type(&mut self, ty: &str) -> Value {
+        self.expect(ty, |v| v["type"] == ty).await
+    }
+
+    pub fn saw_type(&self, ty: &str) -> bool {
+        self.seen.iter().any(|v| v["type"] == ty)
+    }
+}
+
+pub fn hello_member(token: &str, name: &str) -> Value {
+    json!({ "type": "hello", "v": 1, "join": { "kind": "member", "token": token, "name": name, "agreed": true } })
+}
+
+pub fn hello_staff(group: i64, name: &str) -> Value {
+    json!({ "type": "hello", "v": 1, "join": { "kind": "staff", "group": group, "name": name } })
+}
+
+/// The participant id in the waiting list entry named `name`.
+pub fn waiting_id(list: &Value, name: &str) -> Option<u64> {
+    list["waiting"]
+        .as_array()?
+        .iter()
+        .find(|w| w["name"] == name)
+        .and_then(|w| w["id"].as_u64())
+}

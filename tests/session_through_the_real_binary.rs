@@ -1,0 +1,228 @@
+//! The real `haven serve` binary on loopback, real WebSockets, real WebRTC
+//! media (webrtc-rs clients publishing Opus tones): a facilitator starts a
+//! session, three members knock, one is denied, two are admitted and talk
+//! with the facilitator; a mute stops that member's packets at the SFU;
+//! return-to-waiting stops a member's media; a removed member's link is
+//! refused; ending the session ends it for everyone.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{hello_member, hello_staff, waiting_id, Console, Server, Ws};
+use haven_e2e::webrtc_client::ToneClient;
+use serde_json::json;
+
+const TONES: [f32; 3] = [440.0, 660.0, 880.0];
+
+/// Join the media plane through the signaling socket.
+async fn connect_media(ws: &mut Ws, index: u32) -> ToneClient {
+    let mut client = ToneClient::new(index, 3, TONES.to_vec()).await;
+    ws.send(json!({ "type": "offer", "sdp": client.take_offer() }))
+        .await;
+    let answer = ws.expect_type("answer").await;
+    client
+        .accept_answer(answer["sdp"].as_str().unwrap().to_owned())
+        .await;
+    client
+}
+
+/// Packets received so far on the track that carries `tone`.
+fn packets_of(client: &ToneClient, tone: f32) -> u64 {
+    let r = client.received.lock().unwrap();
+    r.track_with_tone(tone)
+        .and_then(|ssrc| r.audio_packets.get(&ssrc).copied())
+        .unwrap_or(0)
+}
+
+async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facilitator_runs_a_session_with_real_media() {
+    let server = Server::start(&["ada"]).await;
+    let console = Console::login(&server, "ada").await;
+    let (group, group_token) = console.open_group("Tuesday group", 12).await;
+    let (_, sam_token) = console.personal_link(group, "S").await;
+    let (_, kim_token) = console.personal_link(group, "K").await;
+
+    let mut fac = Ws::connect(&server, Some(&console.cookie)).await;
+    fac.send(hello_staff(group, "Ada")).await;
+    fac.expect_type("admitted").await;
+
+    let mut sam = Ws::connect(&server, None).await;
+    sam.send(hello_member(&sam_token, "Sam")).await;
+    sam.expect_type("waiting").await;
+    let mut kim = Ws::connect(&server, None).await;
+    kim.send(hello_member(&kim_token, "Kim")).await;
+    kim.expect_type("waiting").await;
+    let mut lee = Ws::connect(&server, None).await;
+    lee.send(hello_member(&group_token, "Lee")).await;
+    lee.expect_type("waiting").await;
+
+    let list = fac
+        .expect("three knocks", |v| {
+            v["type"] == "waiting_list" && v["waiting"].as_array().is_some_and(|a| a.len() == 3)
+        })
+        .await;
+    let names: Vec<&str> = list["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Sam", "Kim", "Lee"], "knocks in arrival order");
+    let known: Vec<bool> = list["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["known"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        known,
+        [true, true, false],
+        "personal links are known, the group link is not"
+    );
+    let (sam_id, kim_id, lee_id) = (
+        waiting_id(&list, "Sam").unwrap(),
+        waiting_id(&list, "Kim").unwrap(),
+        waiting_id(&list, "Lee").unwrap(),
+    );
+
+    fac.send(json!({ "type": "deny", "participant": lee_id }))
+        .await;
+    lee.expect_type("denied").await;
+    lee.drain(Duration::from_secs(1)).await;
+    assert!(lee.closed, "a denied member's connection is closed");
+    // While waiting, Lee learnt nothing about the room.
+    let lee_types: Vec<&str> = lee
+        .seen
+        .iter()
+        .map(|v| v["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(lee_types, ["welcome", "waiting", "denied"]);
+
+    fac.send(json!({ "type": "admit", "participant": sam_id }))
+        .await;
+    fac.send(json!({ "type": "admit", "participant": kim_id }))
+        .await;
+    sam.expect_type("admitted").await;
+    kim.expect_type("admitted").await;
+    sam.expect("a roster of three", |v| {
+        v["type"] == "roster" && v["participants"].as_array().is_some_and(|a| a.len() == 3)
+    })
+    .await;
+
+    // Real media for all three, through the SFU the signaling drives.
+    let stop = Arc::new(AtomicBool::new(false));
+    let fac_media = connect_media(&mut fac, 0).await;
+    let sam_media = connect_media(&mut sam, 1).await;
+    let kim_media = connect_media(&mut kim, 2).await;
+    let mut senders = Vec::new();
+    for (c, tone) in [
+        (&fac_media, TONES[0]),
+        (&sam_media, TONES[1]),
+        (&kim_media, TONES[2]),
+    ] {
+        senders.push(c.spawn_media(tone, stop.clone()));
+    }
+    wait_until("everyone hears the two others", || {
+        [(&fac_media, 0), (&sam_media, 1), (&kim_media, 2)]
+            .iter()
+            .all(|(c, me)| {
+                let r = c.received.lock().unwrap();
+                let mut heard: Vec<f32> = r.tones.values().flatten().copied().collect();
+                heard.sort_by(f32::total_cmp);
+                heard
+                    == TONES
+                        .iter()
+                        .copied()
+                        .filter(|t| *t != TONES[*me])
+                        .collect::<Vec<_>>()
+            })
+    })
+    .await;
+    // The facilitator was told which slot carries whom.
+    let slot = fac
+        .expect("a slot for Sam", |v| {
+            v["type"] == "slot" && v["participant"] == sam_id
+        })
+        .await;
+    assert!(slot["audio_mid"].is_string() && slot["video_mid"].is_string());
+
+    // Mute Sam: the SFU stops Sam's packets; Kim keeps flowing.
+    fac.send(json!({ "type": "mute", "participant": sam_id, "audio": true, "video": false, "may_unmute": false })).await;
+    sam.expect_type("forced_mute").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (sam_at_fac, kim_at_fac) = (
+        packets_of(&fac_media, TONES[1]),
+        packets_of(&fac_media, TONES[2]),
+    );
+    let sam_at_kim = packets_of(&kim_media, TONES[1]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        packets_of(&fac_media, TONES[1]) <= sam_at_fac + 2,
+        "muted Sam still reaches the facilitator"
+    );
+    assert!(
+        packets_of(&kim_media, TONES[1]) <= sam_at_kim + 2,
+        "muted Sam still reaches Kim"
+    );
+    assert!(
+        packets_of(&fac_media, TONES[2]) > kim_at_fac + 50,
+        "Kim stopped reaching the facilitator"
+    );
+    // Sam may not unmute themself.
+    sam.send(json!({ "type": "media", "audio": true, "video": true }))
+        .await;
+    sam.expect("refusal", |v| {
+        v["type"] == "refused" && v["reason"] == "muted_by_facilitator"
+    })
+    .await;
+
+    // Return Kim to the waiting room: Kim's media stops.
+    fac.send(json!({ "type": "return_to_waiting", "participant": kim_id }))
+        .await;
+    kim.expect_type("returned_to_waiting").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let kim_at_fac = packets_of(&fac_media, TONES[2]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        packets_of(&fac_media, TONES[2]) <= kim_at_fac + 2,
+        "a returned member's media still flows"
+    );
+
+    // Remove Sam: the link is refused for the rest of the session.
+    fac.send(json!({ "type": "remove", "participant": sam_id }))
+        .await;
+    sam.expect_type("removed").await;
+    sam.drain(Duration::from_secs(1)).await;
+    assert!(sam.closed);
+    let mut sam_again = Ws::connect(&server, None).await;
+    sam_again.send(hello_member(&sam_token, "Sam")).await;
+    sam_again
+        .expect("refusal", |v| {
+            v["type"] == "refused" && v["reason"] == "blocked"
+        })
+        .await;
+
+    // End the session: the member still waiting is told and disconnected.
+    fac.send(json!({ "type": "end" })).await;
+    kim.expect_type("session_ended").await;
+    kim.drain(Duration::from_secs(1)).await;
+    assert!(kim.closed);
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in senders {
+        let _ = s.await;
+    }
+}
