@@ -119,3 +119,38 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("haven-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("haven.toml");
+        std::fs::write(&file, "media_port = 41000\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://haven.example\"\n").unwrap();
+        let given = Settings {
+            media_port: Some(42000),
+            ..Settings::default()
+        };
+        let c = Config::resolve(given, Some(&file)).unwrap();
+        assert_eq!(c.media_port, 42000);
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.public_url, "https://haven.example");
+        assert_eq!(c.data_dir, PathBuf::from("haven-data"));
+
+        let defaults = Config::resolve(Settings::default(), None).unwrap();
+        assert_eq!((defaults.listen.port(), defaults.public_url.as_str()), (8080, "http://localhost:8080"));
+
+        std::fs::write(&file, "media_prot = 1\n").unwrap();
+        let err = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("media_prot"), "{err}");
+        let bad = Settings {
+            public_url: Some("haven.example".into()),
+            ..Settings::default()
+        };
+        assert!(Config::resolve(bad, None).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{HeaderMap, HeaderValue, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -174,10 +177,10 @@ fn group_view<M: MediaPlane>(state: &AppState<M>, g: &Group, me: AccountId) -> G
     }
 }
 
-pub async fn list_groups<M: MediaPlane>(State(state): Shared<M>, headers: HeaderMap) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
+pub async fn list_groups<M: MediaPlane>(
+    State(state): Shared<M>,
+    LoggedIn(me): LoggedIn,
+) -> Response {
     match state.store.groups_of(me) {
         Ok(groups) => Json(
             groups
@@ -204,12 +207,9 @@ pub struct CreateGroup {
 
 pub async fn create_group<M: MediaPlane>(
     State(state): Shared<M>,
-    headers: HeaderMap,
+    LoggedIn(me): LoggedIn,
     body: Result<Json<CreateGroup>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
     let Ok(Json(body)) = body else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -278,35 +278,52 @@ pub async fn create_group<M: MediaPlane>(
     }
 }
 
-/// The group, if `me` may manage it (facilitator or co-facilitator).
-fn managed_group<M: MediaPlane>(
-    state: &AppState<M>,
-    me: AccountId,
-    group: i64,
-) -> Result<Group, Box<Response>> {
-    match state.store.group(GroupId(group)) {
-        Ok(Some(g)) if g.facilitator == me || g.co_facilitator == Some(me) => Ok(g),
-        Ok(_) => Err(Box::new(error(
-            StatusCode::NOT_FOUND,
-            "no_such_group",
-            "No such group.",
-        ))),
-        Err(e) => Err(Box::new(internal(e))),
+/// The logged-in facilitator of a request (401 otherwise).
+pub struct LoggedIn(pub AccountId);
+
+impl<M: MediaPlane> FromRequestParts<Arc<AppState<M>>> for LoggedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState<M>>,
+    ) -> Result<Self, Response> {
+        state
+            .account(&parts.headers)
+            .map(LoggedIn)
+            .ok_or_else(unauthorized)
     }
 }
 
-pub async fn list_links<M: MediaPlane>(
-    State(state): Shared<M>,
-    headers: HeaderMap,
-    Path(group): Path<i64>,
-) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
-    let g = match managed_group(&state, me, group) {
-        Ok(g) => g,
-        Err(r) => return *r,
-    };
+/// The group named by the `{group}` path segment, if the logged-in
+/// facilitator may manage it (404 otherwise: others' groups are not revealed).
+pub struct Managed(pub Group);
+
+impl<M: MediaPlane> FromRequestParts<Arc<AppState<M>>> for Managed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState<M>>,
+    ) -> Result<Self, Response> {
+        let LoggedIn(me) = LoggedIn::from_request_parts(parts, state).await?;
+        let not_found = || error(StatusCode::NOT_FOUND, "no_such_group", "No such group.");
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let id = params
+            .get("group")
+            .and_then(|g| g.parse::<i64>().ok())
+            .ok_or_else(not_found)?;
+        match state.store.group(GroupId(id)) {
+            Ok(Some(g)) if g.facilitator == me || g.co_facilitator == Some(me) => Ok(Managed(g)),
+            Ok(_) => Err(not_found()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+}
+
+pub async fn list_links<M: MediaPlane>(State(state): Shared<M>, Managed(g): Managed) -> Response {
     match state.store.links(g.id) {
         Ok(links) => Json(
             links
@@ -328,17 +345,9 @@ pub struct CreateLink {
 
 pub async fn create_link<M: MediaPlane>(
     State(state): Shared<M>,
-    headers: HeaderMap,
-    Path(group): Path<i64>,
+    Managed(g): Managed,
     body: Option<Json<CreateLink>>,
 ) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
-    let g = match managed_group(&state, me, group) {
-        Ok(g) => g,
-        Err(r) => return *r,
-    };
     let label = body.map(|Json(b)| b.label).unwrap_or_default();
     if label.chars().count() > 40 || label.chars().any(char::is_control) {
         return error(
@@ -357,16 +366,9 @@ pub async fn create_link<M: MediaPlane>(
 
 pub async fn revoke_link<M: MediaPlane>(
     State(state): Shared<M>,
-    headers: HeaderMap,
-    Path((group, link)): Path<(i64, i64)>,
+    Managed(g): Managed,
+    Path((_, link)): Path<(i64, i64)>,
 ) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
-    let g = match managed_group(&state, me, group) {
-        Ok(g) => g,
-        Err(r) => return *r,
-    };
     match state.store.revoke_link(g.id, LinkId(link)) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => error(
@@ -380,16 +382,8 @@ pub async fn revoke_link<M: MediaPlane>(
 
 pub async fn start_session<M: MediaPlane>(
     State(state): Shared<M>,
-    headers: HeaderMap,
-    Path(group): Path<i64>,
+    Managed(g): Managed,
 ) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
-    let g = match managed_group(&state, me, group) {
-        Ok(g) => g,
-        Err(r) => return *r,
-    };
     if let Some(w) = g.window {
         if !inside_window(w, std::time::SystemTime::now()) {
             return error(
@@ -407,18 +401,7 @@ pub async fn start_session<M: MediaPlane>(
         .into_response()
 }
 
-pub async fn end_session<M: MediaPlane>(
-    State(state): Shared<M>,
-    headers: HeaderMap,
-    Path(group): Path<i64>,
-) -> Response {
-    let Some(me) = state.account(&headers) else {
-        return unauthorized();
-    };
-    let g = match managed_group(&state, me, group) {
-        Ok(g) => g,
-        Err(r) => return *r,
-    };
+pub async fn end_session<M: MediaPlane>(State(state): Shared<M>, Managed(g): Managed) -> Response {
     match state.live.session(g.id) {
         Some(h) => {
             h.end().await;
