@@ -141,10 +141,15 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("haven-data"));
 
         let defaults = Config::resolve(Settings::default(), None).unwrap();
-        assert_eq!((defaults.listen.port(), defaults.public_url.as_str()), (8080, "http://localhost:8080"));
+        assert_eq!(
+            (defaults.listen.port(), defaults.public_url.as_str()),
+            (8080, "http://localhost:8080")
+        );
 
         std::fs::write(&file, "media_prot = 1\n").unwrap();
-        let err = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        let err = Config::resolve(Settings::default(), Some(&file))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("media_prot"), "{err}");
         let bad = Settings {
             public_url: Some("haven.example".into()),

@@ -1,0 +1,156 @@
+//! The core's configuration, inputs, outputs and events.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::net::Transmit;
+
+use super::ForwardCounters;
+use crate::ids::{ParticipantId, RoomId, SlotIndex};
+
+/// How the core is set up. Every field says what it costs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CoreConfig {
+    /// Addresses announced to clients as host candidates (one per interface
+    /// the media port listens on, plus a public address behind NAT).
+    pub host_candidates: Vec<SocketAddr>,
+    /// Participants per room (facilitator, co-facilitator, 12 members).
+    pub max_participants_per_room: usize,
+    /// Outgoing audio packets kept per receive slot. Audio is not resent, so
+    /// this only needs to cover one write-then-drain cycle.
+    pub send_buffer_audio: usize,
+    /// Outgoing video packets kept per receive slot to answer NACKs. 128 is
+    /// about 1.3 s of 1 Mbps video: more than any round trip a group call
+    /// survives. Payloads are shared between subscribers (reference counted).
+    pub send_buffer_video: usize,
+    /// At most one keyframe request per publisher per this interval.
+    pub keyframe_min_interval: Duration,
+    /// How often the active speaker is decided (about 4 per second).
+    pub speaker_interval: Duration,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            host_candidates: Vec::new(),
+            max_participants_per_room: 14,
+            send_buffer_audio: 16,
+            send_buffer_video: 128,
+            keyframe_min_interval: Duration::from_millis(300),
+            speaker_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What the media plane tells the control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaEvent {
+    /// ICE and DTLS are up: media can flow.
+    Connected {
+        /// The room.
+        room: RoomId,
+        /// Who connected.
+        participant: ParticipantId,
+    },
+    /// ICE lost the participant (network drop); the control plane decides
+    /// whether to wait for a reconnect or to remove them.
+    Disconnected {
+        /// The room.
+        room: RoomId,
+        /// Who dropped.
+        participant: ParticipantId,
+    },
+    /// A subscriber's slot now carries `publisher` (or nobody). The client
+    /// uses this to put the right name on the right tile.
+    SlotAssigned {
+        /// The room.
+        room: RoomId,
+        /// Whose slot.
+        subscriber: ParticipantId,
+        /// Which slot.
+        slot: SlotIndex,
+        /// The m-line (mid) of the slot's audio.
+        audio_mid: String,
+        /// The m-line (mid) of the slot's video.
+        video_mid: String,
+        /// Who is carried, if anyone.
+        publisher: Option<ParticipantId>,
+    },
+    /// The person speaking changed (evaluated `speaker_interval` apart).
+    ActiveSpeaker {
+        /// The room.
+        room: RoomId,
+        /// Who speaks now, or nobody.
+        participant: Option<ParticipantId>,
+    },
+}
+
+/// A key the IO shell can route datagrams by, before they reach the core.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// STUN whose USERNAME starts with this local ufrag.
+    Ufrag(String),
+    /// Anything from this ICE-verified address.
+    Addr(SocketAddr),
+}
+
+/// Input to the core.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A datagram arrived on the media port.
+    Receive {
+        /// Who sent it.
+        source: SocketAddr,
+        /// The local address (as announced) it arrived at.
+        destination: SocketAddr,
+        /// The bytes, untrusted.
+        contents: &'a [u8],
+    },
+    /// Time passed (at or after the last `Output::Timeout`).
+    Timeout,
+}
+
+/// What the core wants done.
+#[derive(Debug)]
+pub enum Output {
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// Tell the control plane.
+    Event(MediaEvent),
+    /// Datagrams for this key now belong to this core.
+    RouteAdded(Route),
+    /// Datagrams for this key no longer belong here.
+    RouteRemoved(Route),
+    /// Nothing more until this time (or the next input).
+    Timeout(Instant),
+}
+
+/// Counters of the whole core (live rooms plus those that ended).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CoreCounters {
+    /// What the forwarding path did.
+    pub forward: ForwardCounters,
+    /// Datagrams from no known participant (or not a WebRTC kind).
+    pub dropped_unrouted: u64,
+    /// Datagrams that str0m refused (malformed, failed SRTP, failed STUN).
+    pub rejected_by_peer: u64,
+}
+
+/// How much state the core holds: a participant who left must leave nothing.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Rooms alive.
+    pub rooms: usize,
+    /// Participants in them.
+    pub participants: usize,
+    /// STUN routes (one per participant).
+    pub ufrag_routes: usize,
+    /// Verified address routes.
+    pub addr_routes: usize,
+    /// Slots that carry someone.
+    pub occupied_slots: usize,
+    /// Participants with audio levels in the open speaker window.
+    pub speaker_entries: usize,
+}

@@ -1,0 +1,316 @@
+//! The facilitator's controls, and what members may do for themselves.
+
+use super::*;
+
+impl Room {
+    /// Whether `by` moderates; if not, a refusal is queued.
+    pub(super) fn moderates(&self, by: ParticipantId, fx: &mut Vec<Effect>) -> bool {
+        let ok =
+            self.moderator == Some(by) && self.people.get(&by).is_some_and(|p| p.conn.is_some());
+        if !ok {
+            fx.push(refuse(by, Refusal::NotAllowed));
+        }
+        ok
+    }
+
+    /// Admit one waiting member; false when the room is full.
+    pub(super) fn admit(
+        &mut self,
+        by: ParticipantId,
+        who: ParticipantId,
+        fx: &mut Vec<Effect>,
+    ) -> bool {
+        if !self
+            .people
+            .get(&who)
+            .is_some_and(|p| matches!(p.stage, Stage::Waiting { .. }))
+        {
+            fx.push(refuse(by, Refusal::NoSuchParticipant));
+            return true;
+        }
+        if self.admitted_members() >= self.settings.capacity {
+            fx.push(refuse(
+                by,
+                Refusal::Full {
+                    capacity: self.settings.capacity,
+                },
+            ));
+            return false;
+        }
+        self.people.get_mut(&who).expect("checked").stage = Stage::Admitted;
+        fx.push(audit(AuditAction::Admitted, Some(by), who));
+        fx.push(notify(who, Notice::Admitted { you: who }));
+        fx.push(notify(
+            who,
+            Notice::ChatPolicy {
+                enabled: self.chat_enabled,
+            },
+        ));
+        self.broadcast_roster(fx);
+        self.send_waiting_list(fx);
+        true
+    }
+
+    pub(super) fn deny(&mut self, by: ParticipantId, who: ParticipantId, fx: &mut Vec<Effect>) {
+        if !self
+            .people
+            .get(&who)
+            .is_some_and(|p| matches!(p.stage, Stage::Waiting { .. }))
+        {
+            fx.push(refuse(by, Refusal::NoSuchParticipant));
+            return;
+        }
+        let p = self.people.remove(&who).expect("checked");
+        self.blocked.insert(p.seat);
+        fx.push(audit(AuditAction::Denied, Some(by), who));
+        fx.push(notify(who, Notice::Denied));
+        if let Some(conn) = p.conn {
+            fx.push(Effect::Close { conn });
+        }
+        self.send_waiting_list(fx);
+    }
+
+    pub(super) fn remove(&mut self, by: ParticipantId, who: ParticipantId, fx: &mut Vec<Effect>) {
+        if !self
+            .people
+            .get(&who)
+            .is_some_and(|p| p.role == Role::Member)
+        {
+            fx.push(refuse(by, Refusal::NoSuchParticipant));
+            return;
+        }
+        fx.push(notify(who, Notice::Removed));
+        let p = self.people.remove(&who).expect("checked");
+        self.blocked.insert(p.seat);
+        fx.push(audit(AuditAction::Removed, Some(by), who));
+        if p.in_media {
+            fx.push(Effect::MediaRemove { who });
+        }
+        if let Some(conn) = p.conn {
+            fx.push(Effect::Close { conn });
+        }
+        match p.stage {
+            Stage::Admitted => self.broadcast_roster(fx),
+            Stage::Waiting { .. } => self.send_waiting_list(fx),
+        }
+    }
+
+    pub(super) fn return_to_waiting(
+        &mut self,
+        by: ParticipantId,
+        who: ParticipantId,
+        fx: &mut Vec<Effect>,
+    ) {
+        let ok = self
+            .people
+            .get(&who)
+            .is_some_and(|p| p.role == Role::Member && p.stage == Stage::Admitted);
+        if !ok {
+            fx.push(refuse(by, Refusal::NoSuchParticipant));
+            return;
+        }
+        self.next_order += 1;
+        let p = self.people.get_mut(&who).expect("checked");
+        p.stage = Stage::Waiting {
+            order: self.next_order,
+        };
+        p.hand = None;
+        if p.in_media {
+            p.in_media = false;
+            fx.push(Effect::MediaRemove { who });
+        }
+        fx.push(audit(AuditAction::ReturnedToWaiting, Some(by), who));
+        fx.push(notify(who, Notice::ReturnedToWaiting));
+        fx.push(notify(who, Notice::Waiting));
+        self.broadcast_roster(fx);
+        self.send_waiting_list(fx);
+    }
+
+    pub(super) fn mute(
+        &mut self,
+        by: ParticipantId,
+        who: ParticipantId,
+        audio: bool,
+        video: bool,
+        may_unmute: bool,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(p) = self
+            .people
+            .get_mut(&who)
+            .filter(|p| p.stage == Stage::Admitted && p.role == Role::Member)
+        else {
+            fx.push(refuse(by, Refusal::NoSuchParticipant));
+            return;
+        };
+        p.forced_audio = audio;
+        p.forced_video = video;
+        p.may_unmute = may_unmute;
+        let (pa, pv) = p.publish();
+        if p.in_media {
+            fx.push(Effect::MediaPublish {
+                who,
+                audio: pa,
+                video: pv,
+            });
+        }
+        fx.push(audit(AuditAction::Muted, Some(by), who));
+        fx.push(notify(
+            who,
+            Notice::ForcedMute {
+                audio,
+                video,
+                may_unmute,
+            },
+        ));
+        self.broadcast_roster(fx);
+    }
+
+    pub(super) fn self_media(
+        &mut self,
+        by: ParticipantId,
+        audio: bool,
+        video: bool,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(p) = self
+            .people
+            .get_mut(&by)
+            .filter(|p| p.stage == Stage::Admitted)
+        else {
+            fx.push(refuse(by, Refusal::NotAllowed));
+            return;
+        };
+        let unmuting = (audio && p.forced_audio) || (video && p.forced_video);
+        if unmuting && !p.may_unmute {
+            fx.push(refuse(by, Refusal::MutedByFacilitator));
+            return;
+        }
+        if audio {
+            p.forced_audio = false;
+        }
+        if video {
+            p.forced_video = false;
+        }
+        p.self_audio = audio;
+        p.self_video = video;
+        let (pa, pv) = p.publish();
+        if p.in_media {
+            fx.push(Effect::MediaPublish {
+                who: by,
+                audio: pa,
+                video: pv,
+            });
+        }
+        self.broadcast_roster(fx);
+    }
+
+    pub(super) fn take_over(&mut self, by: ParticipantId, fx: &mut Vec<Effect>) {
+        let Some(p) = self.people.get(&by) else {
+            return;
+        };
+        if !p.role.capabilities().take_over && p.role != Role::Facilitator || p.conn.is_none() {
+            fx.push(refuse(by, Refusal::NotAllowed));
+            return;
+        }
+        let present = self
+            .moderator
+            .and_then(|m| self.people.get(&m))
+            .is_some_and(|m| m.conn.is_some());
+        if present {
+            fx.push(refuse(by, Refusal::FacilitatorPresent));
+            return;
+        }
+        self.moderator = Some(by);
+        fx.push(audit(AuditAction::HandedOver, None, by));
+        for other in self.admitted().into_iter().filter(|o| *o != by) {
+            fx.push(notify(other, Notice::FacilitatorAway { away: false }));
+        }
+        self.broadcast_roster(fx);
+        self.send_waiting_list(fx);
+    }
+
+    pub(super) fn chat(
+        &mut self,
+        by: ParticipantId,
+        to: Option<ParticipantId>,
+        text: ChatText,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(sender) = self.people.get(&by).filter(|p| p.stage == Stage::Admitted) else {
+            fx.push(refuse(by, Refusal::NotAllowed));
+            return;
+        };
+        if !self.chat_enabled && self.moderator != Some(by) {
+            fx.push(refuse(by, Refusal::ChatOff));
+            return;
+        }
+        match to {
+            None => {
+                for id in self.admitted() {
+                    fx.push(notify(
+                        id,
+                        Notice::Chat {
+                            from: by,
+                            private: false,
+                            text: text.clone(),
+                        },
+                    ));
+                }
+            }
+            Some(to) => {
+                let recipient_ok = self.people.get(&to).is_some_and(|r| {
+                    r.stage == Stage::Admitted
+                        && to != by
+                        && (sender.role.is_staff() || r.role.is_staff())
+                });
+                if !recipient_ok {
+                    fx.push(refuse(by, Refusal::NoSuchParticipant));
+                    return;
+                }
+                fx.push(notify(
+                    to,
+                    Notice::Chat {
+                        from: by,
+                        private: true,
+                        text: text.clone(),
+                    },
+                ));
+                fx.push(notify(
+                    by,
+                    Notice::Chat {
+                        from: by,
+                        private: true,
+                        text,
+                    },
+                ));
+            }
+        }
+    }
+
+    /// End the session from outside the room (the facilitator's console or
+    /// the server shutting down); `by` is recorded in the audit log if known.
+    pub fn end_now(&mut self, by: Option<ParticipantId>) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if !self.ended {
+            self.end(by.unwrap_or(ParticipantId(0)), &mut fx);
+        }
+        fx
+    }
+
+    pub(super) fn end(&mut self, by: ParticipantId, fx: &mut Vec<Effect>) {
+        self.ended = true;
+        fx.push(audit(AuditAction::SessionEnded, Some(by), by));
+        for (id, p) in std::mem::take(&mut self.people) {
+            fx.push(notify(id, Notice::SessionEnded));
+            if p.in_media {
+                fx.push(Effect::MediaRemove { who: id });
+            }
+            if let Some(conn) = p.conn {
+                fx.push(Effect::Close { conn });
+            }
+        }
+        self.moderator = None;
+        fx.push(Effect::RoomClosed);
+    }
+}
