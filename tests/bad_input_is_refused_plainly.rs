@@ -75,7 +75,7 @@ async fn bad_input_gets_a_clear_error_and_disturbs_nobody() {
 
     // An oversized frame closes only that connection.
     let mut big = Ws::connect(&server, None).await;
-    big.send_raw(Message::Text("x".repeat(200_000).into()))
+    big.send_raw(Message::Text("x".repeat(400_000).into()))
         .await;
     big.drain(Duration::from_secs(2)).await;
     assert!(big.closed, "an oversized frame must close that connection");

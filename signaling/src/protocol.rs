@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 /// The protocol version a client must say in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// Largest WebSocket message accepted (an SDP offer with 13 receive slots is
-/// about 20 KB).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest WebSocket message accepted. A browser's offer with 13 receive
+/// slots is 30–90 KB depending on how many codecs it lists.
+pub const MAX_MESSAGE_BYTES: usize = 192 * 1024;
 /// Largest SDP offer accepted.
-pub const MAX_SDP_BYTES: usize = 60 * 1024;
+pub const MAX_SDP_BYTES: usize = 160 * 1024;
 /// Seconds a new connection has to say `hello`.
 pub const HELLO_TIMEOUT_SECS: u64 = 10;
 

@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use haven_sfu::MediaPlane;
 use serde::{Deserialize, Serialize};
@@ -42,13 +42,6 @@ fn internal(e: impl std::fmt::Display) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
         "Something went wrong on the server.",
-    )
-}
-
-pub async fn index() -> Html<&'static str> {
-    Html(
-        "<!doctype html><meta charset=utf-8><title>Haven</title>\
-         <p>Haven is running. The browser client is not built yet; the API is described in docs/protocol.md.</p>",
     )
 }
 

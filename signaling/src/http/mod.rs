@@ -3,6 +3,7 @@
 //! everyone in a session.
 
 mod api;
+mod web;
 mod ws;
 
 use std::sync::Arc;
@@ -74,7 +75,9 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 /// The application.
 pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
     Router::new()
-        .route("/", get(api::index))
+        .route("/", get(web::console))
+        .route("/join/{token}", get(web::join))
+        .route("/static/{*path}", get(web::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/login", post(api::login::<M>))
         .route("/api/logout", post(api::logout::<M>))
@@ -96,5 +99,6 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             post(api::start_session::<M>).delete(api::end_session::<M>),
         )
         .route("/ws", get(ws::upgrade::<M>))
+        .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(state)
 }

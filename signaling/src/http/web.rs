@@ -1,0 +1,152 @@
+//! The browser client (`web/`), embedded in the binary: no build step, no
+//! third-party resources, served with a strict Content-Security-Policy.
+
+use axum::extract::Path;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Every file of the client: (path under /static, content type, contents).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../web/style.css"),
+    ),
+    ("js/api.js", JS, include_str!("../../../web/js/api.js")),
+    (
+        "js/console.js",
+        JS,
+        include_str!("../../../web/js/console.js"),
+    ),
+    (
+        "js/gallery.js",
+        JS,
+        include_str!("../../../web/js/gallery.js"),
+    ),
+    ("js/join.js", JS, include_str!("../../../web/js/join.js")),
+    ("js/media.js", JS, include_str!("../../../web/js/media.js")),
+    (
+        "js/session.js",
+        JS,
+        include_str!("../../../web/js/session.js"),
+    ),
+    ("js/shell.js", JS, include_str!("../../../web/js/shell.js")),
+    (
+        "js/socket.js",
+        JS,
+        include_str!("../../../web/js/socket.js"),
+    ),
+    ("js/staff.js", JS, include_str!("../../../web/js/staff.js")),
+];
+const JS: &str = "text/javascript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+
+const CONSOLE_PAGE: &str = include_str!("../../../web/index.html");
+const JOIN_PAGE: &str = include_str!("../../../web/join.html");
+
+/// No inline script or style, nothing from another origin, no framing.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn page(html: &'static str) -> Response {
+    ([(CONTENT_TYPE, HTML), (CACHE_CONTROL, "no-store")], html).into_response()
+}
+
+/// The facilitator console.
+pub async fn console() -> Response {
+    page(CONSOLE_PAGE)
+}
+
+/// The member's page (the token is read by the page and checked at `hello`).
+pub async fn join(Path(_token): Path<String>) -> Response {
+    page(JOIN_PAGE)
+}
+
+/// A static file of the client.
+pub async fn asset(Path(path): Path<String>) -> Response {
+    match ASSETS.iter().find(|(p, _, _)| *p == path) {
+        Some((_, content_type, body)) => (
+            [(CONTENT_TYPE, *content_type), (CACHE_CONTROL, "no-cache")],
+            *body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// Security headers on every response.
+pub async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(h, "content-security-policy", CONTENT_SECURITY_POLICY);
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "referrer-policy", "no-referrer");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(self), microphone=(self), display-capture=(), geolocation=()",
+    );
+    set(h, "x-frame-options", "DENY");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_the_pages_import_is_served() {
+        for (_, _, body) in ASSETS
+            .iter()
+            .chain([("", "", CONSOLE_PAGE), ("", "", JOIN_PAGE)].iter())
+        {
+            for line in body.lines() {
+                let Some(i) = line
+                    .find("from './")
+                    .or_else(|| line.find("src=\"/static/"))
+                else {
+                    continue;
+                };
+                let rest = &line[i..];
+                let name = rest.split(['\'', '"']).nth(1).unwrap_or("");
+                let path = name.trim_start_matches("./").trim_start_matches("/static/");
+                let path = if path.starts_with("js/") || path.ends_with(".css") {
+                    path.to_owned()
+                } else {
+                    format!("js/{path}")
+                };
+                assert!(
+                    ASSETS.iter().any(|(p, _, _)| *p == path),
+                    "{path} is imported but not embedded"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_client_has_no_inline_script_and_no_external_resource() {
+        for (_, _, body) in ASSETS
+            .iter()
+            .chain([("", "", CONSOLE_PAGE), ("", "", JOIN_PAGE)].iter())
+        {
+            assert!(
+                !body.contains("<script>")
+                    && !body.contains(" onclick=")
+                    && !body.contains(" style=\""),
+                "inline script or style"
+            );
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "external origin in the client"
+            );
+        }
+    }
+}

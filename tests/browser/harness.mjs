@@ -1,0 +1,105 @@
+// Shared helpers for the browser tests: start the real `haven` binary with a
+// fresh data directory, and Debian's Chromium with fake camera and microphone.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const HAVEN = process.env.HAVEN_BIN || join(ROOT, 'target', 'debug', 'haven');
+export const PASSWORD = 'a-long-password-for-tests';
+
+async function freePort() {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+/** Start `haven serve` with a facilitator account `ada`. */
+export async function startHaven() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'haven-browser-'));
+  const add = spawnSync(HAVEN, ['facilitator', 'add', 'ada', '--password-stdin', '--data-dir', dataDir], {
+    input: `${PASSWORD}\n`, env: { ...process.env, HAVEN_LOG: 'warn' },
+  });
+  if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
+  const port = await freePort();
+  const child = spawn(HAVEN, ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    stop() { child.kill(); rmSync(dataDir, { recursive: true, force: true }); },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/** A page in its own context (its own cookies), allowed camera and microphone. */
+export async function newPage(browser, base, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, baseURL: base });
+  await context.grantPermissions(['camera', 'microphone'], { origin: base });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return page;
+}
+
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/** Log in as ada, create a group, start its session; returns the invite link. */
+export async function facilitatorStarts(page, groupName) {
+  await page.goto('/');
+  await page.fill(tid('login-username'), 'ada');
+  await page.fill(tid('login-password'), PASSWORD);
+  await page.click(tid('login-submit'));
+  await page.fill(tid('group-create-name'), groupName);
+  await page.click(tid('group-create-submit'));
+  const card = page.locator('section.card', { hasText: groupName });
+  const link = (await card.locator(tid('group-invite-link')).textContent()).trim();
+  await card.locator(tid('session-start')).click();
+  await page.locator('#session-screen').waitFor({ state: 'visible' });
+  return link;
+}
+
+/** A member opens the link, names themself, agrees and knocks. */
+export async function memberKnocks(page, link, name) {
+  await page.goto(link);
+  await page.fill(tid('join-name'), name);
+  await page.check(tid('join-agree'));
+  await page.click(tid('join-knock'));
+  await page.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
+}
+
+/** Inbound media per remote participant, from the page's own getStats. */
+export const stats = (page) => page.evaluate(() => window.havenStats());
+
+export async function eventually(what, f, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try { last = await f(); if (last) return last; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

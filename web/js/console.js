@@ -1,0 +1,157 @@
+// The facilitator's page: log in, groups and links, and the session console.
+
+import { $, announcer, el, sessionShell, show } from './shell.js';
+import { api } from './api.js';
+import { Channel } from './socket.js';
+import { getLocalMedia } from './media.js';
+import { Gallery } from './gallery.js';
+import { Session } from './session.js';
+import { StaffPanel } from './staff.js';
+
+const announce = announcer();
+let me = null;
+
+async function start() {
+  const r = await api('GET', '/api/me');
+  if (r.ok) {
+    me = r.data.username;
+    await showGroups();
+  } else {
+    show('login-screen');
+    $('login-username').focus();
+  }
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await api('POST', '/api/login', { username: $('login-username').value, password: $('login-password').value });
+  if (!r.ok) {
+    $('login-error').textContent = r.data ? r.data.message : 'Login failed.';
+    return;
+  }
+  $('login-error').textContent = '';
+  $('login-password').value = '';
+  me = r.data.username;
+  await showGroups();
+});
+
+$('logout').addEventListener('click', async () => {
+  await api('POST', '/api/logout');
+  me = null;
+  show('login-screen');
+});
+
+$('group-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { name: $('group-create-name').value, capacity: Number($('group-capacity').value) || 12 };
+  const co = $('group-co').value.trim();
+  if (co) body.co_facilitator = co;
+  const r = await api('POST', '/api/groups', body);
+  if (!r.ok) {
+    $('group-error').textContent = r.data ? r.data.message : 'Could not create the group.';
+    return;
+  }
+  $('group-error').textContent = '';
+  $('group-create-name').value = '';
+  announce(`Group ${r.data.name} created.`);
+  await showGroups(r.data.id);
+});
+
+async function showGroups(focusId) {
+  show('groups-screen');
+  const r = await api('GET', '/api/groups');
+  if (r.status === 401) { show('login-screen'); return; }
+  const list = $('group-list');
+  list.replaceChildren(...(r.data || []).reverse().map(groupCard));
+  const focus = focusId && list.querySelector(`[data-group="${focusId}"] [data-testid="session-start"]`);
+  if (focus) focus.focus();
+}
+
+function groupCard(g) {
+  const link = el('code', { className: 'link', dataset: { testid: 'group-invite-link' } }, g.invite_link);
+  const copy = el('button', { type: 'button', className: 'secondary', 'aria-label': `Copy the invite link of ${g.name}` }, 'Copy link');
+  copy.addEventListener('click', async () => {
+    try { await navigator.clipboard.writeText(g.invite_link); announce('Invite link copied.'); } catch { announce('Select the link and copy it.'); }
+  });
+  const startBtn = el('button', { type: 'button', dataset: { testid: 'session-start' } }, g.session_open ? 'Rejoin the session' : 'Start the session');
+  startBtn.addEventListener('click', () => startSession(g));
+  const links = el('ul', { className: 'plain' });
+  const label = el('input', { type: 'text', maxLength: 40, id: `link-label-${g.id}` });
+  const add = el('button', { type: 'button', className: 'secondary' }, 'Create personal link');
+  add.addEventListener('click', async () => {
+    const r = await api('POST', `/api/groups/${g.id}/links`, { label: label.value });
+    if (r.ok) { label.value = ''; announce('Personal link created.'); await loadLinks(g, links); }
+  });
+  const details = el('details', {},
+    el('summary', {}, 'Personal links'),
+    el('p', { className: 'note' }, 'A personal link marks its holder as known in the waiting room. Label it with initials, not a full name.'),
+    el('label', { htmlFor: `link-label-${g.id}` }, 'Label'), label, add, links);
+  details.addEventListener('toggle', () => { if (details.open) loadLinks(g, links); });
+  return el('section', { className: 'card', dataset: { group: String(g.id) }, 'aria-label': g.name },
+    el('h2', {}, g.name),
+    el('p', { className: 'note' }, `Up to ${g.capacity} members${g.co_facilitator ? ` · co-facilitator ${g.co_facilitator}` : ''}${g.role === 'co_facilitator' ? ' · you co-facilitate' : ''}`),
+    el('p', {}, 'Group invite link: ', link),
+    el('div', { className: 'row' }, copy, startBtn),
+    details);
+}
+
+async function loadLinks(g, list) {
+  const r = await api('GET', `/api/groups/${g.id}/links`);
+  list.replaceChildren(...(r.data || []).map((l) => {
+    const revoke = el('button', { type: 'button', className: 'secondary', disabled: l.revoked, 'aria-label': `Revoke the link labelled ${l.label || 'unlabelled'}` }, l.revoked ? 'Revoked' : 'Revoke');
+    revoke.addEventListener('click', async () => {
+      const x = await api('DELETE', `/api/groups/${g.id}/links/${l.id}`);
+      if (x.ok) { announce('Link revoked.'); await loadLinks(g, list); }
+    });
+    return el('li', {}, el('span', { className: 'who' }, l.label || '(no label)'), ' ', el('code', { className: 'link' }, l.link), ' ', revoke);
+  }));
+}
+
+async function startSession(g) {
+  const r = await api('POST', `/api/groups/${g.id}/session`);
+  if (!r.ok) { announce(r.data ? r.data.message : 'Could not start the session.'); return; }
+  const stream = await getLocalMedia();
+  const shell = sessionShell();
+  shell.ui.chatPrivateLabel.hidden = true;
+  const panel = new StaffPanel(shell.staffPanel, announce);
+  const session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: me, announce, ui: shell.ui });
+  const channel = new Channel(() => ({ type: 'hello', v: 1, join: { kind: 'staff', group: g.id, name: me } }), onMessage, onState);
+  session.channel = channel;
+  panel.channel = channel;
+  panel.onEnd = () => api('DELETE', `/api/groups/${g.id}/session`);
+  let admitted = false;
+
+  function leaveConsole(text) {
+    channel.close();
+    session.stop();
+    stream.getTracks().forEach((t) => t.stop());
+    announce(text);
+    showGroups(g.id);
+  }
+  shell.ui.leaveBtn.addEventListener('click', () => { channel.send({ type: 'leave' }); leaveConsole('You left the session; it stays open.'); });
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case 'admitted':
+        admitted = true;
+        show('session-screen');
+        session.admitted(msg.you);
+        panel.you = msg.you;
+        announce('You are in the session.');
+        return;
+      case 'session_ended': leaveConsole('The session has ended.'); return;
+      case 'facilitator_away': shell.away.hidden = !msg.away; panel.setAway(msg.away); return;
+      case 'error': announce(msg.message); if (!admitted) leaveConsole(msg.message); return;
+      case 'refused': panel.status(msg.message); return;
+      case 'roster': session.handle(msg); panel.setRoster(msg.participants); return;
+      case 'waiting_list': panel.setWaiting(msg.waiting); return;
+      case 'locked': panel.setLocked(msg.locked); return;
+      case 'chat_policy': session.handle(msg); panel.setChat(msg.enabled); return;
+      default: session.handle(msg);
+    }
+  }
+  function onState(state) { shell.reconnecting.hidden = state !== 'reconnecting'; }
+  channel.connect();
+}
+
+start();

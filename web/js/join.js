@@ -1,0 +1,163 @@
+// The member's page: device check, name and agreement, knock, wait, session.
+
+import { $, announcer, sessionShell, show } from './shell.js';
+import { Channel } from './socket.js';
+import { getLocalMedia, levelMeter } from './media.js';
+import { Gallery } from './gallery.js';
+import { Session } from './session.js';
+
+const token = decodeURIComponent(location.pathname.split('/').pop() || '');
+const announce = announcer();
+let stream = new MediaStream();
+let stopMeter = () => {};
+let channel = null;
+let session = null;
+let admitted = false;
+
+const ENDINGS = {
+  denied: ['You were not admitted', 'The facilitator did not admit you to this session. If you think this is a mistake, contact them.'],
+  removed: ['You were removed from the session', 'The facilitator removed you from this session.'],
+  session_ended: ['The session has ended', 'Thank you for being part of the group.'],
+  left: ['You have left the session', 'You can close this page.'],
+};
+
+async function setupDevices(audioId, videoId) {
+  stream.getTracks().forEach((t) => t.stop());
+  stopMeter();
+  stream = await getLocalMedia(audioId, videoId);
+  $('preview').srcObject = stream;
+  stopMeter = levelMeter(stream, $('mic-level'));
+  const note = [];
+  if (!stream.getVideoTracks().length) note.push('No camera found: you can join with audio only.');
+  if (!stream.getAudioTracks().length) note.push('No microphone found: others will not hear you.');
+  $('device-note').textContent = note.join(' ');
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  fillSelect($('camera-select'), devices.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
+  fillSelect($('mic-select'), devices.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
+}
+
+function fillSelect(select, devices, track) {
+  const current = track ? track.getSettings().deviceId : '';
+  select.replaceChildren(...devices.map((d, i) => {
+    const o = document.createElement('option');
+    o.value = d.deviceId;
+    o.textContent = d.label || `Device ${i + 1}`;
+    o.selected = d.deviceId === current;
+    return o;
+  }));
+  select.disabled = devices.length === 0;
+}
+
+function resumeKey() {
+  return sessionStorage.getItem(`haven-resume-${token}`) || undefined;
+}
+
+function end(kind, text) {
+  if (channel) channel.close();
+  if (session) session.stop();
+  stream.getTracks().forEach((t) => t.stop());
+  stopMeter();
+  const [title, body] = ENDINGS[kind] || ['The session is closed', ''];
+  $('ended-title').textContent = title;
+  $('ended-text').textContent = text || body;
+  show('ended-screen');
+  announce(title);
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case 'welcome':
+      if (msg.resume) sessionStorage.setItem(`haven-resume-${token}`, msg.resume);
+      return;
+    case 'waiting':
+      admitted = false;
+      if (session) session.stop();
+      show('waiting-screen');
+      announce('You are in the waiting room. Nobody can see or hear you yet.');
+      $('waiting-leave').focus();
+      return;
+    case 'admitted':
+      admitted = true;
+      show('session-screen');
+      announce('You are in the session.');
+      session.admitted(msg.you);
+      return;
+    case 'returned_to_waiting':
+      announce('The facilitator returned you to the waiting room.');
+      return;
+    case 'facilitator_message': {
+      const box = $('waiting-messages');
+      const p = document.createElement('p');
+      p.textContent = `Message from the facilitator: ${msg.text}`;
+      box.append(p);
+      box.hidden = false;
+      return;
+    }
+    case 'facilitator_away':
+      $('facilitator-away').hidden = !msg.away;
+      return;
+    case 'denied':
+    case 'removed':
+    case 'session_ended':
+      end(msg.type);
+      return;
+    case 'refused':
+      if (['blocked', 'locked', 'ended'].includes(msg.reason) && !admitted) end('closed', msg.message);
+      else announce(msg.message);
+      return;
+    case 'error':
+      if (!admitted) {
+        channel.close();
+        $('join-error').textContent = msg.message;
+        $('join-knock').disabled = false;
+        show('join-screen');
+      } else {
+        announce(msg.message);
+      }
+      return;
+    default:
+      if (session) session.handle(msg);
+  }
+}
+
+function onState(state) {
+  const banner = $('reconnecting');
+  if (banner) banner.hidden = state !== 'reconnecting' || !admitted;
+  if (state === 'reconnecting' && !admitted) {
+    $('waiting-status').textContent = 'Your connection dropped. Reconnecting…';
+    $('waiting-status').hidden = false;
+  } else {
+    $('waiting-status').hidden = true;
+  }
+}
+
+function knock(e) {
+  e.preventDefault();
+  const name = $('join-name').value.trim();
+  const error = $('join-error');
+  if (!name) { error.textContent = 'Please enter a name (a pseudonym is fine).'; $('join-name').focus(); return; }
+  if (!$('join-agree').checked) { error.textContent = 'Please accept the group agreement to join.'; $('join-agree').focus(); return; }
+  error.textContent = '';
+  $('join-knock').disabled = true;
+  const shell = sessionShell();
+  shell.ui.leaveBtn.addEventListener('click', leave);
+  session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: name, announce, ui: shell.ui });
+  channel = new Channel(
+    () => ({ type: 'hello', v: 1, join: { kind: 'member', token, name, agreed: true, resume: resumeKey() } }),
+    onMessage,
+    onState,
+  );
+  session.channel = channel;
+  channel.connect();
+}
+
+function leave() {
+  if (channel) channel.send({ type: 'leave' });
+  end('left');
+}
+
+$('join-form').addEventListener('submit', knock);
+$('waiting-leave').addEventListener('click', leave);
+$('camera-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));
+$('mic-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));
+setupDevices().catch(() => { $('device-note').textContent = 'Camera and microphone are not available.'; });

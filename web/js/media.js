@@ -1,0 +1,121 @@
+// The browser side of Haven's media plane (docs/media.md): one peer
+// connection that publishes our microphone and camera and offers a fixed set
+// of receive slots, one audio + one video per possible remote participant.
+// Joins and leaves never renegotiate; the server says which slot is whom.
+
+/** Receive slots offered: a room holds at most 14 people. */
+export const SLOTS = 13;
+
+/** Ask for camera and microphone; either may be missing. */
+export async function getLocalMedia(audioId, videoId) {
+  const audio = audioId ? { deviceId: { exact: audioId } } : true;
+  const video = videoId ? { deviceId: { exact: videoId }, width: 640, height: 360 } : { width: 640, height: 360 };
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio, video });
+  } catch {
+    // Try each alone, so that a missing camera does not silence the microphone.
+    const stream = new MediaStream();
+    for (const c of [{ audio }, { video }]) {
+      try { (await navigator.mediaDevices.getUserMedia(c)).getTracks().forEach((t) => stream.addTrack(t)); } catch { /* absent */ }
+    }
+    return stream;
+  }
+}
+
+/** Drives a <meter> from the microphone so people can see they are heard. */
+export function levelMeter(stream, meter) {
+  const track = stream.getAudioTracks()[0];
+  if (!track) return () => {};
+  const ctx = new AudioContext();
+  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  source.connect(analyser);
+  const data = new Uint8Array(analyser.fftSize);
+  let running = true;
+  const tick = () => {
+    if (!running) return;
+    analyser.getByteTimeDomainData(data);
+    let peak = 0;
+    for (const v of data) peak = Math.max(peak, Math.abs(v - 128));
+    meter.value = Math.min(1, peak / 64);
+    setTimeout(tick, 100);
+  };
+  tick();
+  return () => { running = false; ctx.close(); };
+}
+
+const WANTED = { audio: /^audio\/opus$/i, video: /^video\/(vp8|h264|rtx)$/i };
+
+function preferCodecs(transceiver) {
+  const kind = transceiver.receiver.track.kind;
+  if (!transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
+  const caps = RTCRtpReceiver.getCapabilities(kind);
+  if (!caps) return;
+  const codecs = caps.codecs.filter((c) => WANTED[kind].test(c.mimeType));
+  try { transceiver.setCodecPreferences(codecs); } catch { /* keep the browser's defaults */ }
+}
+
+export class MediaLink {
+  /** @param {(msg: object) => void} send  the signaling channel */
+  constructor(send) {
+    this.send = send;
+    this.pc = null;
+  }
+
+  /** Publish `stream` and offer the receive slots. */
+  async start(stream) {
+    this.close();
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc = pc;
+    const audio = stream.getAudioTracks()[0];
+    const video = stream.getVideoTracks()[0];
+    const audioOut = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
+    const videoOut = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream] });
+    this.audioSender = audioOut.sender;
+    this.videoSender = videoOut.sender;
+    const all = [audioOut, videoOut];
+    for (let i = 0; i < SLOTS; i++) {
+      all.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
+      all.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+    }
+    // Offer only what the SFU forwards (Opus; VP8 and H.264 with RTX): a
+    // shorter offer, and no codec the room cannot share.
+    for (const t of all) preferCodecs(t);
+    await pc.setLocalDescription(await pc.createOffer());
+    this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  async answer(sdp) {
+    if (this.pc) await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /** The remote track arriving on m-line `mid`, if any. */
+  track(mid) {
+    if (!this.pc) return null;
+    const t = this.pc.getTransceivers().find((x) => x.mid === mid);
+    return t ? t.receiver.track : null;
+  }
+
+  async replace(kind, track) {
+    const sender = kind === 'audio' ? this.audioSender : this.videoSender;
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  close() {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+  }
+
+  /** Inbound statistics by mid (audio bytes, video frames decoded). */
+  async inbound() {
+    const byMid = {};
+    if (!this.pc) return byMid;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp' || s.mid === undefined) return;
+      byMid[s.mid] = { kind: s.kind, bytes: s.bytesReceived || 0, framesDecoded: s.framesDecoded || 0 };
+    });
+    return byMid;
+  }
+}

@@ -1,0 +1,200 @@
+// What members and facilitators share once admitted: media, the gallery,
+// own microphone/camera/hand, chat, and the active speaker.
+
+import { MediaLink } from './media.js';
+
+export class Session {
+  /**
+   * @param {object} o
+   * @param {import('./socket.js').Channel} o.channel
+   * @param {MediaStream} o.stream  own camera and microphone
+   * @param {import('./gallery.js').Gallery} o.gallery
+   * @param {string} o.selfName
+   * @param {(text: string) => void} o.announce  live-region announcements
+   * @param {object} o.ui  buttons and chat elements
+   */
+  constructor({ channel, stream, gallery, selfName, announce, ui }) {
+    this.channel = channel;
+    this.stream = stream;
+    this.gallery = gallery;
+    this.selfName = selfName;
+    this.announce = announce;
+    this.ui = ui;
+    this.link = new MediaLink((m) => this.channel.send(m));
+    this.you = null;
+    this.roster = [];
+    this.slots = new Map(); // slot -> { audio_mid, video_mid, participant }
+    this.audioOn = stream.getAudioTracks().length > 0;
+    this.videoOn = stream.getVideoTracks().length > 0;
+    this.hand = false;
+    this.forced = { audio: false, video: false, may_unmute: true };
+    this.chatEnabled = true;
+    this.wire();
+    window.havenStats = () => this.stats();
+  }
+
+  wire() {
+    const { micBtn, camBtn, handBtn, chatForm, chatInput } = this.ui;
+    micBtn.addEventListener('click', () => this.setOwn(!this.audioOn, this.videoOn));
+    camBtn.addEventListener('click', () => this.setOwn(this.audioOn, !this.videoOn));
+    handBtn.addEventListener('click', () => {
+      this.hand = !this.hand;
+      this.channel.send({ type: 'raise_hand', raised: this.hand });
+      this.renderControls();
+    });
+    chatForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const text = chatInput.value.trim();
+      if (!text) return;
+      const msg = { type: 'chat', text };
+      const priv = this.ui.chatPrivate;
+      if (priv && priv.checked) {
+        const mod = this.roster.find((p) => p.moderator);
+        if (mod) msg.to = mod.id;
+      }
+      this.channel.send(msg);
+      chatInput.value = '';
+    });
+    this.renderControls();
+  }
+
+  /** Admitted: show ourselves and connect media. */
+  async admitted(you) {
+    this.you = you;
+    const self = this.gallery.tile('self', this.selfName, { self: true });
+    this.gallery.attach('self', this.stream.getVideoTracks());
+    self.video.muted = true;
+    this.slots.clear();
+    await this.link.start(this.stream);
+    this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
+  }
+
+  stop() {
+    this.link.close();
+    this.gallery.clear();
+    this.slots.clear();
+    this.roster = [];
+    this.you = null;
+  }
+
+  handle(msg) {
+    switch (msg.type) {
+      case 'answer': this.link.answer(msg.sdp).then(() => this.attachAll()); return true;
+      case 'roster': this.setRoster(msg.participants); return true;
+      case 'slot': this.slots.set(msg.slot, msg); this.attachAll(); return true;
+      case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
+      case 'chat': this.showChat(msg); return true;
+      case 'chat_policy':
+        this.chatEnabled = msg.enabled;
+        this.ui.chatInput.disabled = !msg.enabled && !this.isModerator();
+        this.announce(msg.enabled ? 'Chat is on.' : 'The facilitator turned chat off.');
+        return true;
+      case 'forced_mute':
+        this.forced = msg;
+        if (msg.audio) this.audioOn = false;
+        if (msg.video) this.videoOn = false;
+        this.applyLocal();
+        this.announce(msg.audio || msg.video ? 'The facilitator muted you.' : 'The facilitator allowed your microphone again.');
+        this.renderControls();
+        return true;
+      default: return false;
+    }
+  }
+
+  isModerator() {
+    return this.roster.some((p) => p.id === this.you && p.moderator);
+  }
+
+  setRoster(list) {
+    const before = new Map(this.roster.map((p) => [p.id, p]));
+    this.roster = list;
+    const present = new Set();
+    for (const p of list) {
+      if (p.id === this.you) {
+        this.gallery.setState('self', p);
+        continue;
+      }
+      present.add(p.id);
+      this.gallery.tile(p.id, p.name);
+      this.gallery.setState(p.id, {
+        audio: p.audio, video: p.video, mutedByFacilitator: p.muted_by_facilitator, hand: p.hand, connected: p.connected,
+      });
+      const old = before.get(p.id);
+      if (!old && this.you !== null) this.announce(`${p.name} joined.`);
+      if (p.hand && (!old || !old.hand)) this.announce(`${p.name} raised a hand.`);
+    }
+    for (const id of [...this.gallery.tiles.keys()]) {
+      if (id !== 'self' && !present.has(id)) {
+        const gone = before.get(id);
+        this.gallery.remove(id);
+        if (gone) this.announce(`${gone.name} left.`);
+      }
+    }
+    this.attachAll();
+    this.renderControls();
+  }
+
+  attachAll() {
+    for (const s of this.slots.values()) {
+      if (s.participant === null || s.participant === undefined) continue;
+      this.gallery.attach(s.participant, [this.link.track(s.audio_mid), this.link.track(s.video_mid)]);
+    }
+  }
+
+  setOwn(audio, video) {
+    if ((audio && this.forced.audio || video && this.forced.video) && !this.forced.may_unmute) {
+      this.announce('The facilitator has muted you; only they can unmute you.');
+      return;
+    }
+    this.audioOn = audio && this.stream.getAudioTracks().length > 0;
+    this.videoOn = video && this.stream.getVideoTracks().length > 0;
+    if (audio) this.forced.audio = false;
+    if (video) this.forced.video = false;
+    this.applyLocal();
+    this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
+    this.renderControls();
+  }
+
+  applyLocal() {
+    this.stream.getAudioTracks().forEach((t) => { t.enabled = this.audioOn; });
+    this.stream.getVideoTracks().forEach((t) => { t.enabled = this.videoOn; });
+  }
+
+  renderControls() {
+    const { micBtn, camBtn, handBtn } = this.ui;
+    const lockedOut = !this.forced.may_unmute;
+    micBtn.setAttribute('aria-pressed', String(!this.audioOn));
+    micBtn.textContent = this.audioOn ? 'Mute microphone' : (this.forced.audio && lockedOut ? 'Muted by facilitator' : 'Unmute microphone');
+    micBtn.disabled = this.forced.audio && lockedOut;
+    camBtn.setAttribute('aria-pressed', String(!this.videoOn));
+    camBtn.textContent = this.videoOn ? 'Turn camera off' : 'Turn camera on';
+    camBtn.disabled = this.forced.video && lockedOut;
+    handBtn.setAttribute('aria-pressed', String(this.hand));
+    handBtn.textContent = this.hand ? 'Lower hand' : 'Raise hand';
+  }
+
+  showChat(msg) {
+    const from = this.roster.find((p) => p.id === msg.from);
+    const line = document.createElement('p');
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = `${msg.from === this.you ? 'You' : (from ? from.name : 'Someone')}${msg.private ? ' (private)' : ''}: `;
+    line.append(who, document.createTextNode(msg.text));
+    this.ui.chatLog.append(line);
+    this.ui.chatLog.scrollTop = this.ui.chatLog.scrollHeight;
+  }
+
+  /** Test hook: inbound media per remote participant name. */
+  async stats() {
+    const byMid = await this.link.inbound();
+    const out = {};
+    for (const s of this.slots.values()) {
+      const p = this.roster.find((r) => r.id === s.participant);
+      if (!p) continue;
+      const a = byMid[s.audio_mid] || {};
+      const v = byMid[s.video_mid] || {};
+      out[p.name] = { audioBytes: a.bytes || 0, framesDecoded: v.framesDecoded || 0 };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,84 @@
+// Small helpers shared by both pages, and the in-session screen's markup
+// (static: nothing user-provided is ever put into innerHTML).
+
+export const $ = (id) => document.getElementById(id);
+
+/** Say something to screen-reader users (and nothing to anyone else). */
+export function announcer() {
+  const el = $('announcer');
+  return (text) => {
+    el.textContent = '';
+    setTimeout(() => { el.textContent = text; }, 50);
+  };
+}
+
+/** Show exactly one of the page's screens. */
+export function show(id) {
+  for (const el of document.querySelectorAll('body > main, body > .session')) el.hidden = el.id !== id;
+}
+
+export function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (k.startsWith('aria-') || k === 'role') e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  e.append(...children.filter((c) => c !== null && c !== undefined));
+  return e;
+}
+
+const SESSION_SHELL = `
+  <div class="session-top">
+    <span class="honest">This session cannot be recorded by Haven.</span>
+    <p id="reconnecting" class="banner" role="status" hidden>Your connection dropped. Reconnecting…</p>
+    <p id="facilitator-away" class="banner" role="status" hidden>The facilitator's connection dropped. Please wait; nobody new can join meanwhile.</p>
+  </div>
+  <div class="session-body">
+    <section class="stage" aria-label="Participants">
+      <div id="gallery" class="gallery"></div>
+    </section>
+    <aside class="side" aria-label="Session panel">
+      <div id="staff-panel"></div>
+      <section aria-labelledby="chat-heading">
+        <h2 id="chat-heading">Chat</h2>
+        <p class="note">Chat is never stored.</p>
+        <div id="chat-log" class="chat-log" aria-live="polite"></div>
+        <form id="chat-form">
+          <label for="chat-input">Message</label>
+          <input id="chat-input" type="text" maxlength="1000" autocomplete="off">
+          <label class="check" id="chat-private-label"><input id="chat-private" type="checkbox"> Only to the facilitator</label>
+          <button type="submit">Send</button>
+        </form>
+      </section>
+    </aside>
+  </div>
+  <div class="controls" role="toolbar" aria-label="Your controls">
+    <button id="mute-self" data-testid="mute-self" type="button" aria-pressed="false">Mute microphone</button>
+    <button id="camera-self" data-testid="camera-self" type="button" aria-pressed="false">Turn camera off</button>
+    <button id="raise-hand" data-testid="raise-hand" type="button" aria-pressed="false">Raise hand</button>
+    <button id="leave" data-testid="leave" type="button" class="danger">Leave</button>
+  </div>`;
+
+/** Fill the session screen and return its parts. */
+export function sessionShell() {
+  const root = $('session-screen');
+  root.innerHTML = SESSION_SHELL;
+  return {
+    gallery: $('gallery'),
+    staffPanel: $('staff-panel'),
+    reconnecting: $('reconnecting'),
+    away: $('facilitator-away'),
+    ui: {
+      micBtn: $('mute-self'),
+      camBtn: $('camera-self'),
+      handBtn: $('raise-hand'),
+      leaveBtn: $('leave'),
+      chatLog: $('chat-log'),
+      chatForm: $('chat-form'),
+      chatInput: $('chat-input'),
+      chatPrivate: $('chat-private'),
+      chatPrivateLabel: $('chat-private-label'),
+    },
+  };
+}

@@ -1,0 +1,141 @@
+// The facilitator's side panel: the waiting list, the participants with
+// their controls, raised hands in order, and the room's switches.
+
+import { el } from './shell.js';
+
+export class StaffPanel {
+  constructor(root, announce) {
+    this.announce = announce;
+    this.channel = null;
+    this.onEnd = () => {};
+    this.you = null;
+    this.roster = [];
+    this.waiting = [];
+    this.locked = false;
+    this.chat = true;
+    this.away = false;
+
+    this.statusLine = el('p', { className: 'error', role: 'alert' });
+    this.waitingList = el('ul', { className: 'plain', 'aria-label': 'Waiting members, in order of arrival' });
+    this.admitAll = el('button', { type: 'button', dataset: { testid: 'admit-all' } }, 'Admit all');
+    this.admitAll.addEventListener('click', () => this.send({ type: 'admit_all' }));
+    this.people = el('ul', { className: 'plain', 'aria-label': 'People in the session' });
+    this.hands = el('ol', { 'aria-label': 'Raised hands, in order' });
+    this.lockBtn = el('button', { type: 'button', className: 'secondary', 'aria-pressed': 'false' }, 'Lock the session');
+    this.lockBtn.addEventListener('click', () => this.send({ type: 'lock', locked: !this.locked }));
+    this.chatBtn = el('button', { type: 'button', className: 'secondary', 'aria-pressed': 'false' }, 'Turn chat off');
+    this.chatBtn.addEventListener('click', () => this.send({ type: 'set_chat', enabled: !this.chat }));
+    this.takeOver = el('button', { type: 'button', hidden: true }, 'Take over facilitation');
+    this.takeOver.addEventListener('click', () => this.send({ type: 'take_over' }));
+    const end = el('button', { type: 'button', className: 'danger', dataset: { testid: 'session-end' } }, 'End the session for everyone');
+    end.addEventListener('click', () => { this.send({ type: 'end' }); this.onEnd(); });
+    root.replaceChildren(
+      this.statusLine,
+      el('h2', { id: 'waiting-heading' }, 'Waiting room'),
+      this.waitingList,
+      el('div', { className: 'row' }, this.admitAll),
+      el('h2', {}, 'Raised hands'),
+      this.hands,
+      el('h2', {}, 'In the session'),
+      this.people,
+      el('div', { className: 'row' }, this.lockBtn, this.chatBtn, this.takeOver),
+      el('div', { className: 'row' }, end),
+    );
+    this.renderWaiting();
+  }
+
+  send(msg) { if (this.channel) this.channel.send(msg); }
+
+  status(text) {
+    this.statusLine.textContent = text;
+    this.announce(text);
+  }
+
+  setWaiting(list) {
+    const before = new Set(this.waiting.map((w) => w.id));
+    for (const w of list) {
+      if (!before.has(w.id)) this.announce(`${w.name} is waiting (${w.known ? 'personal link' : 'group link'}).`);
+    }
+    this.waiting = list;
+    this.renderWaiting();
+  }
+
+  renderWaiting() {
+    if (!this.waiting.length) {
+      this.waitingList.replaceChildren(el('li', { className: 'note' }, 'Nobody is waiting.'));
+      this.admitAll.disabled = true;
+      return;
+    }
+    this.admitAll.disabled = false;
+    this.waitingList.replaceChildren(...this.waiting.map((w) => {
+      const admit = el('button', { type: 'button', dataset: { testid: 'admit' }, 'aria-label': `Admit ${w.name}` }, 'Admit');
+      admit.addEventListener('click', () => this.send({ type: 'admit', participant: w.id }));
+      const deny = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'deny' }, 'aria-label': `Deny ${w.name}` }, 'Deny');
+      deny.addEventListener('click', () => this.send({ type: 'deny', participant: w.id }));
+      const text = el('input', { type: 'text', maxLength: 1000, 'aria-label': `Private message to ${w.name}` });
+      const msg = el('button', { type: 'button', className: 'secondary', 'aria-label': `Send the message to ${w.name}` }, 'Send message');
+      msg.addEventListener('click', () => {
+        if (text.value.trim()) { this.send({ type: 'message_waiting', participant: w.id, text: text.value }); text.value = ''; }
+      });
+      return el('li', { dataset: { testid: 'waiting-entry', name: w.name } },
+        el('span', { className: 'who' }, w.name), ' ',
+        el('span', { className: `tag ${w.known ? 'known' : 'unknown'}` }, w.known ? 'personal link' : 'group link'),
+        el('div', { className: 'row' }, admit, deny),
+        el('div', { className: 'row' }, text, msg));
+    }));
+  }
+
+  setRoster(list) {
+    this.roster = list;
+    const mine = list.find((p) => p.id === this.you);
+    const moderating = Boolean(mine && mine.moderator);
+    this.people.replaceChildren(...list.filter((p) => p.id !== this.you).map((p) => this.row(p, moderating, mine)));
+    const raised = list.filter((p) => p.hand).sort((a, b) => a.hand - b.hand);
+    this.hands.replaceChildren(...(raised.length ? raised.map((p) => el('li', {}, p.name)) : [el('li', { className: 'note' }, 'No hands raised.')]));
+    this.takeOver.hidden = !(this.away && mine && !mine.moderator && mine.role === 'co_facilitator');
+  }
+
+  row(p, moderating, mine) {
+    const controls = [];
+    if (moderating && p.role === 'member') {
+      const muted = !p.audio && p.muted_by_facilitator;
+      const mute = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'participant-mute' }, 'aria-pressed': String(muted), 'aria-label': `${muted ? 'Unmute' : 'Mute'} ${p.name}` }, muted ? 'Unmute' : 'Mute');
+      mute.addEventListener('click', () => this.send({ type: 'mute', participant: p.id, audio: !muted, video: false, may_unmute: muted }));
+      const camOff = !p.video && p.muted_by_facilitator;
+      const cam = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'participant-camera' }, 'aria-label': `${camOff ? 'Allow' : 'Stop'} ${p.name}'s camera` }, camOff ? 'Allow camera' : 'Stop camera');
+      cam.addEventListener('click', () => this.send({ type: 'mute', participant: p.id, audio: !p.audio && p.muted_by_facilitator, video: !camOff, may_unmute: camOff }));
+      const back = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'participant-return' }, 'aria-label': `Return ${p.name} to the waiting room` }, 'To waiting room');
+      back.addEventListener('click', () => this.send({ type: 'return_to_waiting', participant: p.id }));
+      const remove = el('button', { type: 'button', className: 'danger', dataset: { testid: 'participant-remove' }, 'aria-label': `Remove ${p.name} from the session` }, 'Remove');
+      remove.addEventListener('click', () => this.send({ type: 'remove', participant: p.id }));
+      controls.push(mute, cam, back, remove);
+    }
+    if (moderating && p.role === 'co_facilitator' && mine) {
+      const hand = el('button', { type: 'button', className: 'secondary', 'aria-label': `Hand facilitation to ${p.name}` }, 'Hand over');
+      hand.addEventListener('click', () => this.send({ type: 'hand_over', participant: p.id }));
+      controls.push(hand);
+    }
+    const facts = [p.role === 'member' ? null : p.role.replace('_', '-'), p.moderator ? 'facilitating' : null, p.audio ? null : 'mic off', p.video ? null : 'camera off', p.hand ? `hand ${p.hand}` : null, p.connected ? null : 'reconnecting'].filter(Boolean);
+    return el('li', { dataset: { testid: 'participant-row', name: p.name } },
+      el('span', { className: 'who' }, p.name), facts.length ? ` (${facts.join(', ')})` : '',
+      controls.length ? el('div', { className: 'row' }, ...controls) : null);
+  }
+
+  setLocked(locked) {
+    this.locked = locked;
+    this.lockBtn.setAttribute('aria-pressed', String(locked));
+    this.lockBtn.textContent = locked ? 'Unlock the session' : 'Lock the session';
+    this.announce(locked ? 'The session is locked: no new knocks.' : 'The session is open for knocks.');
+  }
+
+  setChat(enabled) {
+    this.chat = enabled;
+    this.chatBtn.setAttribute('aria-pressed', String(!enabled));
+    this.chatBtn.textContent = enabled ? 'Turn chat off' : 'Turn chat on';
+  }
+
+  setAway(away) {
+    this.away = away;
+    this.setRoster(this.roster);
+  }
+}
