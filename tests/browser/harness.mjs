@@ -103,3 +103,13 @@ export async function eventually(what, f, timeoutMs = 20000) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const FAKE_MEMBERS = process.env.FAKE_MEMBERS_BIN || join(ROOT, 'target', 'debug', 'fake-members');
+export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+
+/** Light members (webrtc-rs) that knock with `link` under these names. */
+export function fakeMembers(base, link, names) {
+  const token = link.split('/').pop();
+  const child = spawn(FAKE_MEMBERS, [base, token, ...names], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { stop() { child.kill(); } };
+}

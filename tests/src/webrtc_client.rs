@@ -198,8 +198,11 @@ impl ToneClient {
             .register_codec(vp8_codec(), RtpCodecKind::Video)
             .unwrap();
         let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
+        // No mDNS: the SFU needs none, and a loopback-only network namespace
+        // (the browser tests) has no multicast route for it.
         let settings = SettingEngineBuilder::new()
             .with_include_loopback_candidate(true)
+            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
             .build();
         let runtime = default_runtime().expect("tokio runtime");
         let (gathered_tx, mut gathered) = tokio::sync::mpsc::channel(1);

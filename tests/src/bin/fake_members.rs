@@ -1,0 +1,87 @@
+//! `fake-members BASE_URL TOKEN NAME...`: members that join a running Haven
+//! through its WebSocket and publish an Opus tone and VP8-shaped video with
+//! webrtc-rs. Light enough to fill a room of 14 next to a few real browsers
+//! (the browser tests use it for the 13-person gallery). Runs until killed
+//! or until the session ends.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use haven_e2e::webrtc_client::ToneClient;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const TONES: [f32; 12] = [
+    300.0, 350.0, 400.0, 450.0, 500.0, 550.0, 600.0, 650.0, 700.0, 750.0, 800.0, 850.0,
+];
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [base, token, names @ ..] = args.as_slice() else {
+        eprintln!("usage: fake-members BASE_URL TOKEN NAME...");
+        std::process::exit(2);
+    };
+    let ws_url = base
+        .replace("http://", "ws://")
+        .replace("https://", "wss://")
+        + "/ws";
+    let mut tasks = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (ws_url, token, name) = (ws_url.clone(), token.clone(), name.clone());
+        tasks.push(tokio::spawn(async move {
+            member(i, &ws_url, &token, &name).await
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn member(i: usize, ws_url: &str, token: &str, name: &str) {
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(ws_url).await else {
+        eprintln!("{name}: cannot connect");
+        return;
+    };
+    let hello = json!({ "type": "hello", "v": 1, "join": { "kind": "member", "token": token, "name": name, "agreed": true } });
+    if ws
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut client: Option<ToneClient> = None;
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(text) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        match v["type"].as_str() {
+            Some("admitted") => {
+                let mut c = ToneClient::new(100 + i as u32, 13, TONES.to_vec()).await;
+                let offer = json!({ "type": "offer", "sdp": c.take_offer() });
+                if ws
+                    .send(Message::Text(offer.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                client = Some(c);
+            }
+            Some("answer") => {
+                if let (Some(c), Some(sdp)) = (client.as_mut(), v["sdp"].as_str()) {
+                    c.accept_answer(sdp.to_owned()).await;
+                    c.spawn_media(TONES[i % TONES.len()], stop.clone());
+                    println!("{name} connected");
+                }
+            }
+            Some("session_ended" | "removed" | "denied") => break,
+            _ => {}
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
