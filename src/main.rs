@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod lockdown;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -21,9 +22,8 @@ use tracing_subscriber::EnvFilter;
 
 use config::{Config, Settings};
 
-/// str0m and its ICE agent log addresses and SDP at debug level: keep them
-/// at warnings unless an operator asks otherwise through `HAVEN_LOG`.
-const DEFAULT_LOG_FILTER: &str = "info,str0m=warn,is=warn";
+/// The default log level; `HAVEN_LOG` overrides it for Haven's own crates.
+const DEFAULT_LOG_FILTER: &str = "info";
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +43,11 @@ enum Command {
         /// A TOML file with the same settings (flags and environment win).
         #[arg(long, env = "HAVEN_CONFIG")]
         config: Option<PathBuf>,
+        /// Run even if the kernel cannot confine file writes (Landlock).
+        /// Haven then cannot guarantee that nothing is written outside its
+        /// data directory; this is logged at every start.
+        #[arg(long, env = "HAVEN_ALLOW_WITHOUT_LANDLOCK")]
+        allow_without_landlock: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -68,18 +73,36 @@ enum FacilitatorCommand {
     },
 }
 
+/// Logs go to standard error through the address-scrubbing writer. Other
+/// crates (str0m, hyper, ...) log addresses and SDP at debug level, so only
+/// their warnings and errors are ever let through, whatever `HAVEN_LOG` says;
+/// Haven's own crates never log names, chat, SDP or tokens.
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter =
+        EnvFilter::try_from_env("HAVEN_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let only_ours_below_warn = tracing_subscriber::filter::filter_fn(|meta| {
+        meta.target().starts_with("haven") || *meta.level() <= tracing::Level::WARN
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(|| haven_recorder_disabled::redact::RedactingWriter::new(std::io::stderr()))
+        .with_filter(only_ours_below_warn)
+        .with_filter(filter);
+    tracing_subscriber::registry().with(fmt).init();
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HAVEN_LOG")
-                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let result = match Cli::parse().command {
-        Command::Serve { config, settings } => Config::resolve(settings, config.as_deref())
+        Command::Serve {
+            config,
+            allow_without_landlock,
+            settings,
+        } => Config::resolve(settings, config.as_deref())
             .map_err(|e| e.to_string())
-            .and_then(serve),
+            .and_then(|c| serve(c, allow_without_landlock)),
         Command::Facilitator {
             command:
                 FacilitatorCommand::Add {
@@ -142,22 +165,28 @@ fn add_facilitator(username: &str, password_stdin: bool, data_dir: PathBuf) -> R
     }
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
+    // Open everything the process needs on disk and on the network first...
     let store = Arc::new(Store::open(&config.data_dir).map_err(|e| e.to_string())?);
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let mut media_config =
         MediaConfig::new(default_media_addrs(config.media_port, config.public_ip));
     if let Some(w) = config.media_workers {
         media_config.workers = w;
     }
+    let media = MediaServer::bind(media_config).map_err(|e| e.to_string())?;
+    // ...then lock down, before any thread starts, and prove it worked.
+    lockdown::apply(&config.data_dir, allow_without_landlock)?;
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-        let (media, events) = MediaServer::start(media_config).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        let (media, events) = media.start().map_err(|e| e.to_string())?;
         let media_port = media.local_addrs().first().map_or(0, |a| a.port());
         let live = Live::new(Arc::new(media), store.clone(), events);
         let state = Arc::new(AppState {
@@ -169,6 +198,7 @@ fn serve(config: Config) -> Result<(), String> {
                 secure_cookies: config.public_url.starts_with("https://"),
             },
         });
+        lockdown::probe_on_signal(config.data_dir.clone());
         println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);
         match store.facilitator_count() {
             Ok(0) => {

@@ -71,6 +71,55 @@ pub enum StartError {
 /// workers (write when their core adds or removes a route).
 pub(crate) type RouteTable = Arc<RwLock<HashMap<Route, usize>>>;
 
+/// The media sockets, bound, with no thread started yet.
+pub struct BoundMedia {
+    config: MediaConfig,
+    sockets: Vec<(SocketAddr, std::net::UdpSocket)>,
+}
+
+impl BoundMedia {
+    /// The addresses that will be announced to clients.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets.iter().map(|(a, _)| *a).collect()
+    }
+
+    /// Start the workers and the receivers.
+    pub fn start(self) -> Result<(MediaServer, mpsc::Receiver<MediaEvent>), StartError> {
+        let local_addrs = self.local_addrs();
+        let port = local_addrs.first().map_or(0, |a| a.port());
+        let sockets = Arc::new(self.sockets);
+        let routes: RouteTable = Arc::default();
+        let (events_tx, events_rx) = mpsc::channel(4096);
+        let mut commands = Vec::new();
+        let mut datagram_txs = Vec::new();
+        for index in 0..self.config.workers.max(1) {
+            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            let (dg_tx, dg_rx) = mpsc::channel::<Datagram>(4096);
+            let worker = Worker::new(
+                index,
+                self.config.core.clone(),
+                sockets.clone(),
+                routes.clone(),
+                events_tx.clone(),
+            );
+            std::thread::Builder::new()
+                .name(format!("haven-media-{index}"))
+                .spawn(move || worker.run(cmd_rx, dg_rx))
+                .map_err(StartError::Worker)?;
+            commands.push(cmd_tx);
+            datagram_txs.push(dg_tx);
+        }
+        worker::spawn_receivers(&sockets, routes, datagram_txs).map_err(StartError::Worker)?;
+        tracing::info!(workers = commands.len(), port, "media plane started");
+        let server = MediaServer {
+            workers: Arc::new(commands),
+            rooms: Arc::default(),
+            local_addrs: Arc::new(local_addrs),
+        };
+        Ok((server, events_rx))
+    }
+}
+
 /// The running media plane. Cheap to clone; implements [`MediaPlane`].
 #[derive(Clone)]
 pub struct MediaServer {
@@ -89,9 +138,13 @@ struct RoomPlacement {
 impl MediaServer {
     /// Bind the media port and start the workers. Returns the server and the
     /// stream of events for the control plane.
-    pub fn start(
-        mut config: MediaConfig,
-    ) -> Result<(Self, mpsc::Receiver<MediaEvent>), StartError> {
+    pub fn start(config: MediaConfig) -> Result<(Self, mpsc::Receiver<MediaEvent>), StartError> {
+        Self::bind(config)?.start()
+    }
+
+    /// Bind the media sockets without starting any thread (so the process
+    /// can be locked down between the two).
+    pub fn bind(mut config: MediaConfig) -> Result<BoundMedia, StartError> {
         if config.addrs.is_empty() {
             return Err(StartError::NoAddress);
         }
@@ -122,42 +175,8 @@ impl MediaServer {
             local_addrs.push(announce);
             sockets.push((announce, socket));
         }
-        config.core.host_candidates = local_addrs.clone();
-        let sockets = Arc::new(sockets);
-        let routes: RouteTable = Arc::default();
-        let (events_tx, events_rx) = mpsc::channel(4096);
-
-        let mut commands = Vec::new();
-        let mut datagram_txs = Vec::new();
-        for index in 0..config.workers.max(1) {
-            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-            let (dg_tx, dg_rx) = mpsc::channel::<Datagram>(4096);
-            let worker = Worker::new(
-                index,
-                config.core.clone(),
-                sockets.clone(),
-                routes.clone(),
-                events_tx.clone(),
-            );
-            std::thread::Builder::new()
-                .name(format!("haven-media-{index}"))
-                .spawn(move || worker.run(cmd_rx, dg_rx))
-                .map_err(StartError::Worker)?;
-            commands.push(cmd_tx);
-            datagram_txs.push(dg_tx);
-        }
-        worker::spawn_receivers(&sockets, routes, datagram_txs).map_err(StartError::Worker)?;
-        tracing::info!(
-            workers = commands.len(),
-            port = port.unwrap_or(0),
-            "media plane started"
-        );
-        let server = Self {
-            workers: Arc::new(commands),
-            rooms: Arc::default(),
-            local_addrs: Arc::new(local_addrs),
-        };
-        Ok((server, events_rx))
+        config.core.host_candidates = local_addrs;
+        Ok(BoundMedia { config, sockets })
     }
 
     /// The addresses announced to clients (with the bound port).
