@@ -87,6 +87,7 @@ fn init_logging() {
         meta.target().starts_with("haven") || *meta.level() <= tracing::Level::WARN
     });
     let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(|| haven_recorder_disabled::redact::RedactingWriter::new(std::io::stderr()))
         .with_filter(only_ours_below_warn)
         .with_filter(filter);

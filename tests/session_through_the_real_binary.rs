@@ -11,23 +11,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{hello_member, hello_staff, waiting_id, Console, Server, Ws};
+use common::{hello_member, hello_staff, wait_until, waiting_id, Console, Server, Ws};
 use haven_e2e::webrtc_client::ToneClient;
 use serde_json::json;
 
 const TONES: [f32; 3] = [440.0, 660.0, 880.0];
-
-/// Join the media plane through the signaling socket.
-async fn connect_media(ws: &mut Ws, index: u32) -> ToneClient {
-    let mut client = ToneClient::new(index, 3, TONES.to_vec()).await;
-    ws.send(json!({ "type": "offer", "sdp": client.take_offer() }))
-        .await;
-    let answer = ws.expect_type("answer").await;
-    client
-        .accept_answer(answer["sdp"].as_str().unwrap().to_owned())
-        .await;
-    client
-}
 
 /// Packets received so far on the track that carries `tone`.
 fn packets_of(client: &ToneClient, tone: f32) -> u64 {
@@ -35,16 +23,6 @@ fn packets_of(client: &ToneClient, tone: f32) -> u64 {
     r.track_with_tone(tone)
         .and_then(|ssrc| r.audio_packets.get(&ssrc).copied())
         .unwrap_or(0)
-}
-
-async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,9 +102,9 @@ async fn facilitator_runs_a_session_with_real_media() {
 
     // Real media for all three, through the SFU the signaling drives.
     let stop = Arc::new(AtomicBool::new(false));
-    let fac_media = connect_media(&mut fac, 0).await;
-    let sam_media = connect_media(&mut sam, 1).await;
-    let kim_media = connect_media(&mut kim, 2).await;
+    let fac_media = common::connect_media(&mut fac, 0, 3, &TONES).await;
+    let sam_media = common::connect_media(&mut sam, 1, 3, &TONES).await;
+    let kim_media = common::connect_media(&mut kim, 2, 3, &TONES).await;
     let mut senders = Vec::new();
     for (c, tone) in [
         (&fac_media, TONES[0]),

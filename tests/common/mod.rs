@@ -2,6 +2,8 @@
 //! fresh data directory, talk to its API and WebSockets.
 #![allow(dead_code)]
 
+pub mod audit;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,26 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub data_dir: PathBuf,
+    /// Everything the server wrote to standard error (with `capture_log`).
+    pub log: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+}
+
+/// How to start the server.
+#[derive(Default)]
+pub struct Options {
+    /// Run as `nobody` when the tests run as root, so that the process's
+    /// dumpability can be seen from outside (see `confidentiality_*`).
+    pub as_nobody: bool,
+    /// `HAVEN_LOG` (default `warn`).
+    pub log_level: Option<&'static str>,
+    /// Keep standard error.
+    pub capture_log: bool,
+}
+
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
 }
 
 impl Drop for Server {
@@ -27,6 +49,17 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// The directory and everything in it.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            all.extend(walk(&e.path()));
+        }
+    }
+    all
 }
 
 fn free_port() -> u16 {
@@ -40,6 +73,24 @@ fn free_port() -> u16 {
 impl Server {
     /// Start the binary with facilitator accounts `names` already added.
     pub async fn start(names: &[&str]) -> Self {
+        Self::start_with(names, Options::default()).await
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stop with SIGTERM and wait.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    pub async fn start_with(names: &[&str], options: Options) -> Self {
         let data_dir =
             std::env::temp_dir().join(format!("haven-test-{}-{}", std::process::id(), free_port()));
         let _ = std::fs::remove_dir_all(&data_dir);
@@ -57,26 +108,54 @@ impl Server {
             assert!(add.wait().unwrap().success(), "facilitator add failed");
         }
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_haven"))
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--media-port",
-                "0",
-                "--media-workers",
-                "1",
-            ])
-            .env("HAVEN_DATA_DIR", &data_dir)
-            .env("HAVEN_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("haven serve runs");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--media-port",
+            "0",
+            "--media-workers",
+            "1",
+        ])
+        .env("HAVEN_DATA_DIR", &data_dir)
+        .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))
+        .stdout(Stdio::null());
+        if options.as_nobody && is_root() {
+            use std::os::unix::process::CommandExt;
+            for entry in walk(&data_dir) {
+                std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
+            }
+            cmd.uid(65534).gid(65534);
+        }
+        let mut log = None;
+        if options.capture_log {
+            cmd.stderr(Stdio::piped());
+        }
+        let mut child = cmd.spawn().expect("haven serve runs");
+        if let Some(mut stderr) = child.stderr.take() {
+            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let sink = buf.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = stderr.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            });
+            log = Some(buf);
+        }
         let base = format!("http://127.0.0.1:{port}");
         let server = Server {
             child,
             base,
             data_dir,
+            log,
         };
         for _ in 0..100 {
             if reqwest::get(format!("{}/healthz", server.base))
@@ -289,4 +368,43 @@ pub fn waiting_id(list: &Value, name: &str) -> Option<u64> {
         .iter()
         .find(|w| w["name"] == name)
         .and_then(|w| w["id"].as_u64())
+}
+
+/// Join the media plane through the signaling socket with a webrtc-rs client
+/// offering `slots` receive slots and recognising `tones`.
+pub async fn connect_media(
+    ws: &mut Ws,
+    index: u32,
+    slots: usize,
+    tones: &[f32],
+) -> haven_e2e::webrtc_client::ToneClient {
+    let mut client = haven_e2e::webrtc_client::ToneClient::new(index, slots, tones.to_vec()).await;
+    ws.send(json!({ "type": "offer", "sdp": client.take_offer() }))
+        .await;
+    let answer = ws.expect_type("answer").await;
+    client
+        .accept_answer(answer["sdp"].as_str().unwrap().to_owned())
+        .await;
+    client
+}
+
+/// Wait (up to 20 s) until `f` holds.
+pub async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Whether `client` recognises exactly `tones` (sorted) among what it receives.
+pub fn hears_exactly(client: &haven_e2e::webrtc_client::ToneClient, tones: &[f32]) -> bool {
+    let r = client.received.lock().unwrap();
+    let mut heard: Vec<f32> = r.tones.values().flatten().copied().collect();
+    heard.sort_by(f32::total_cmp);
+    let mut want = tones.to_vec();
+    want.sort_by(f32::total_cmp);
+    heard == want
 }

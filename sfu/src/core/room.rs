@@ -106,6 +106,7 @@ impl Room {
     ) {
         if let Some(p) = self.participants.get_mut(&publisher) {
             if p.request_keyframe(now, due_only) {
+                tracing::trace!(room = %self.id, %publisher, "keyframe requested");
                 self.counters.keyframe_requests += 1;
                 p.drain(outbox, work);
             }
@@ -263,6 +264,7 @@ impl Room {
             return;
         };
         let event = occupy(self.id, sub, idx, Some(publisher));
+        tracing::debug!(room = %self.id, %subscriber, %publisher, slot = idx, "slot assigned");
         outbox.queue.push_back(Output::Event(event));
     }
 

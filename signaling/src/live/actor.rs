@@ -126,7 +126,9 @@ impl<M: MediaPlane> Actor<M> {
     }
 
     async fn apply(&mut self, cmd: Command) {
+        let kind = cmd.kind();
         let fx = self.room.handle(Instant::now(), cmd);
+        tracing::debug!(room = %self.room_id, command = kind, effects = fx.len(), "room command");
         self.carry_out(fx).await;
     }
 
@@ -134,6 +136,7 @@ impl<M: MediaPlane> Actor<M> {
         for effect in fx {
             match effect {
                 Effect::Attach { conn, who } => {
+                    tracing::trace!(room = %self.room_id, conn = conn.0, participant = %who, "connection attached");
                     self.conn_of.insert(who, conn);
                 }
                 Effect::Notify { to, notice } => {

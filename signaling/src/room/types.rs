@@ -168,6 +168,35 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// What kind of command this is, for logs (never its contents: names,
+    /// chat and SDP must not reach a log).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Enter { .. } => "enter",
+            Command::ConnectionLost { .. } => "connection_lost",
+            Command::Tick => "tick",
+            Command::Leave { .. } => "leave",
+            Command::Admit { .. } => "admit",
+            Command::Deny { .. } => "deny",
+            Command::AdmitAll { .. } => "admit_all",
+            Command::MessageWaiting { .. } => "message_waiting",
+            Command::Mute { .. } => "mute",
+            Command::Remove { .. } => "remove",
+            Command::ReturnToWaiting { .. } => "return_to_waiting",
+            Command::Lock { .. } => "lock",
+            Command::End { .. } => "end",
+            Command::HandOver { .. } => "hand_over",
+            Command::TakeOver { .. } => "take_over",
+            Command::SetChat { .. } => "set_chat",
+            Command::SelfMedia { .. } => "self_media",
+            Command::RaiseHand { .. } => "raise_hand",
+            Command::Chat { .. } => "chat",
+            Command::Offer { .. } => "offer",
+        }
+    }
+}
+
 /// One admitted participant as the others see them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RosterEntry {
