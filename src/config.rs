@@ -32,6 +32,12 @@ pub struct Settings {
     /// Minutes of inactivity before a facilitator is logged out (default 30).
     #[arg(long, env = "HAVEN_IDLE_LOGOUT_MINUTES")]
     pub idle_logout_minutes: Option<u64>,
+    /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
+    #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for `tls_cert`.
+    #[arg(long, env = "HAVEN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The settings in force.
@@ -44,6 +50,8 @@ pub struct Config {
     pub public_url: String,
     pub media_workers: Option<usize>,
     pub idle_logout_minutes: u64,
+    /// Certificate and key files when serving HTTPS directly.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Why the configuration could not be used.
@@ -81,10 +89,23 @@ impl Config {
             .listen
             .or(from_file.listen)
             .unwrap_or(([127, 0, 0, 1], 8080).into());
+        let tls = match (
+            given.tls_cert.or(from_file.tls_cert),
+            given.tls_key.or(from_file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "tls_cert and tls_key go together".into(),
+                ))
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = given
             .public_url
             .or(from_file.public_url)
-            .unwrap_or_else(|| format!("http://localhost:{}", listen.port()));
+            .unwrap_or_else(|| format!("{scheme}://localhost:{}", listen.port()));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
                 "public_url must start with http:// or https:// (got {public_url:?})"
@@ -116,6 +137,7 @@ impl Config {
             public_url,
             media_workers: workers,
             idle_logout_minutes: idle,
+            tls,
         })
     }
 }

@@ -186,7 +186,6 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
         let (media, events) = media.start().map_err(|e| e.to_string())?;
         let media_port = media.local_addrs().first().map_or(0, |a| a.port());
         let live = Live::new(Arc::new(media), store.clone(), events);
@@ -196,8 +195,10 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             live,
             settings: HttpSettings {
                 public_url: config.public_url.clone(),
-                secure_cookies: config.public_url.starts_with("https://"),
+                secure_cookies: config.tls.is_some() || config.public_url.starts_with("https://"),
             },
+            login_limit: haven_signaling::http::login_limiter(),
+            knock_limit: haven_signaling::http::knock_limiter(),
         });
         lockdown::probe_on_signal(config.data_dir.clone());
         println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);
@@ -214,10 +215,33 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             Ok(_) => println!("Log in at {} with your facilitator account.", config.public_url),
             Err(e) => return Err(e.to_string()),
         }
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| format!("the web service stopped: {e}"))
+        let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        match config.tls {
+            Some((cert, key)) => {
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| format!("cannot load the TLS certificate or key: {e}"))?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    stopper.graceful_shutdown(Some(Duration::from_secs(5)));
+                });
+                axum_server::from_tcp_rustls(listener, tls)
+                    .handle(handle)
+                    .serve(service)
+                    .await
+                    .map_err(|e| format!("the web service stopped: {e}"))
+            }
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+                    .map_err(|e| format!("the web service stopped: {e}"))
+            }
+        }
     })
 }
 

@@ -54,8 +54,16 @@ pub struct LoginBody {
 
 pub async fn login<M: MediaPlane>(
     State(state): Shared<M>,
+    super::limits::ClientIp(ip): super::limits::ClientIp,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    if ip.is_some_and(|ip| !state.login_limit.allow(ip, Instant::now())) {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many login attempts; wait a minute and try again.",
+        );
+    }
     let Ok(Json(body)) = body else {
         return error(
             StatusCode::BAD_REQUEST,

@@ -3,6 +3,7 @@
 //! everyone in a session.
 
 mod api;
+pub mod limits;
 mod web;
 mod ws;
 
@@ -27,8 +28,19 @@ pub const SESSION_COOKIE: &str = "haven_session";
 pub struct HttpSettings {
     /// The address members use, for invite links (e.g. `https://haven.clinic.example`).
     pub public_url: String,
-    /// Mark cookies `Secure` (when served over TLS).
+    /// Served over TLS (directly or by a proxy): cookies are `Secure` and
+    /// responses carry HSTS.
     pub secure_cookies: bool,
+}
+
+/// Logins per address: a burst of 5, then 10 a minute.
+pub fn login_limiter() -> limits::RateLimiter {
+    limits::RateLimiter::new(5, 10)
+}
+
+/// Knocks per address: a burst of 20 (a clinic behind one NAT), then 30 a minute.
+pub fn knock_limiter() -> limits::RateLimiter {
+    limits::RateLimiter::new(20, 30)
 }
 
 /// Everything the handlers share.
@@ -41,6 +53,10 @@ pub struct AppState<M: MediaPlane> {
     pub live: Arc<Live<M>>,
     /// Settings.
     pub settings: HttpSettings,
+    /// Login attempts per address.
+    pub login_limit: limits::RateLimiter,
+    /// Knocks per address.
+    pub knock_limit: limits::RateLimiter,
 }
 
 impl<M: MediaPlane> AppState<M> {
@@ -74,6 +90,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// The application.
 pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
+    let hsts = state.settings.secure_cookies;
     Router::new()
         .route("/", get(web::console))
         .route("/join/{token}", get(web::join))
@@ -99,6 +116,8 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             post(api::start_session::<M>).delete(api::end_session::<M>),
         )
         .route("/ws", get(ws::upgrade::<M>))
-        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            web::security_headers(req, next, hsts)
+        }))
         .with_state(state)
 }

@@ -78,8 +78,8 @@ pub async fn asset(Path(path): Path<String>) -> Response {
     }
 }
 
-/// Security headers on every response.
-pub async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+/// Security headers on every response (HSTS when served over TLS).
+pub async fn security_headers(request: axum::extract::Request, next: Next, hsts: bool) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
@@ -95,6 +95,9 @@ pub async fn security_headers(request: axum::extract::Request, next: Next) -> Re
     );
     set(h, "x-frame-options", "DENY");
     set(h, "cross-origin-opener-policy", "same-origin");
+    if hsts {
+        set(h, "strict-transport-security", "max-age=31536000");
+    }
     response
 }
 

@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use haven_sfu::MediaPlane;
 use tokio::sync::mpsc;
 
+use super::limits::ClientIp;
 use super::AppState;
 use crate::auth::{looks_like_token, random_token};
 use crate::live::{RoomHandle, CONN_QUEUE};
@@ -24,6 +25,7 @@ use crate::store::Invite;
 
 pub async fn upgrade<M: MediaPlane>(
     State(state): State<Arc<AppState<M>>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -31,7 +33,7 @@ pub async fn upgrade<M: MediaPlane>(
     let account = state.account(&headers);
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection(state, account, socket))
+        .on_upgrade(move |socket| connection(state, account, ip, socket))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -76,6 +78,7 @@ fn parse(msg: Message) -> Option<Result<ClientMsg, ServerMsg>> {
 async fn connection<M: MediaPlane>(
     state: Arc<AppState<M>>,
     account: Option<AccountId>,
+    ip: Option<std::net::IpAddr>,
     mut socket: WebSocket,
 ) {
     let hello = tokio::time::timeout(Duration::from_secs(HELLO_TIMEOUT_SECS), socket.recv()).await;
@@ -101,6 +104,15 @@ async fn connection<M: MediaPlane>(
         Ok(None) => return,
         Err(_) => return refuse(socket, "timeout", "No hello within 10 seconds.").await,
     };
+    let knocking = matches!(join, Join::Member { .. });
+    if knocking && ip.is_some_and(|ip| !state.knock_limit.allow(ip, std::time::Instant::now())) {
+        return refuse(
+            socket,
+            "rate_limited",
+            "Too many attempts from your network; wait a minute and try again.",
+        )
+        .await;
+    }
     let (room, seat, role, name, resume) = match admit_to_door(&state, account, join) {
         Ok(found) => found,
         Err((code, message)) => return refuse(socket, code, message).await,

@@ -1,0 +1,174 @@
+//! HTTP hardening of the real binary: HTTPS with rustls when given a
+//! certificate, with HSTS; the security headers on every page; rate limits
+//! on login and knocks per address.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{hello_member, Console, Server, Ws, PASSWORD};
+use serde_json::json;
+
+fn curl_headers(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let server = Server::start(&["ada"]).await;
+    for path in [
+        "/",
+        "/join/sometoken",
+        "/static/js/join.js",
+        "/api/me",
+        "/healthz",
+    ] {
+        let h = curl_headers(&[&format!("{}{path}", server.base)]);
+        for expected in [
+            "content-security-policy: default-src 'none'; script-src 'self'",
+            "frame-ancestors 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+            "permissions-policy: camera=(self), microphone=(self)",
+        ] {
+            assert!(h.contains(expected), "{path} lacks {expected}: {h}");
+        }
+        assert!(
+            !h.contains("strict-transport-security"),
+            "HSTS over plain HTTP"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_and_knocks_are_rate_limited_per_address() {
+    let server = Server::start(&["ada"]).await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = http
+            .post(format!("{}/api/login", server.base))
+            .json(&json!({ "username": "ada", "password": "wrong-password" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+    assert!(
+        statuses[5..].iter().all(|s| *s == 429),
+        "guessing was not slowed down: {statuses:?}"
+    );
+    // The right password from the same address must wait too.
+    let r = http
+        .post(format!("{}/api/login", server.base))
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+
+    // Knocks: a burst of 20, then refused with a clear error.
+    let server = Server::start(&["ada"]).await;
+    let console = Console::login(&server, "ada").await;
+    let (_, token) = console.open_group("Rate group", 12).await;
+    let mut refused = 0;
+    for i in 0..24 {
+        let mut ws = Ws::connect(&server, None).await;
+        ws.send(hello_member(&token, &format!("M{i}"))).await;
+        let first = ws
+            .expect("a reply", |v| {
+                v["type"] == "welcome" || v["type"] == "error"
+            })
+            .await;
+        if first["type"] == "error" {
+            assert_eq!(first["code"], "rate_limited");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_rustls_and_hsts_when_given_a_certificate() {
+    let dir = std::env::temp_dir().join(format!("haven-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(ok.success());
+    let data = dir.join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haven"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--media-port",
+            "0",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("HAVEN_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/healthz");
+    let mut headers = String::new();
+    for _ in 0..50 {
+        headers = curl_headers(&["-k", &url]);
+        if headers.starts_with("http/") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let plain = curl_headers(&[&format!("http://127.0.0.1:{port}/healthz")]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        headers.starts_with("http/") && headers.contains(" 200"),
+        "no HTTPS answer: {headers:?}"
+    );
+    assert!(
+        headers.contains("strict-transport-security: max-age=31536000"),
+        "no HSTS under TLS: {headers}"
+    );
+    assert!(
+        !plain.contains(" 200"),
+        "plain HTTP answered on the TLS port: {plain}"
+    );
+}
