@@ -32,6 +32,10 @@ pub struct Settings {
     /// Minutes of inactivity before a facilitator is logged out (default 30).
     #[arg(long, env = "HAVEN_IDLE_LOGOUT_MINUTES")]
     pub idle_logout_minutes: Option<u64>,
+    /// Address of the Prometheus metrics listener (default 127.0.0.1:9465;
+    /// "off" turns it off). Keep it off the public network.
+    #[arg(long, env = "HAVEN_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -52,6 +56,8 @@ pub struct Config {
     pub idle_logout_minutes: u64,
     /// Certificate and key files when serving HTTPS directly.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where the metrics are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Why the configuration could not be used.
@@ -138,6 +144,15 @@ impl Config {
             media_workers: workers,
             idle_logout_minutes: idle,
             tls,
+            metrics_listen: match given.metrics_listen.or(from_file.metrics_listen).as_deref() {
+                None => Some(([127, 0, 0, 1], 9465).into()),
+                Some("off") => None,
+                Some(a) => Some(a.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "metrics_listen: {a:?} is not an address or \"off\""
+                    ))
+                })?),
+            },
         })
     }
 }

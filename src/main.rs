@@ -5,6 +5,7 @@
 
 mod config;
 mod lockdown;
+mod metrics;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -178,6 +179,18 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         media_config.workers = w;
     }
     let media = MediaServer::bind(media_config).map_err(|e| e.to_string())?;
+    let metrics_listener = match config.metrics_listen {
+        None => None,
+        Some(addr) => match std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics are off: cannot listen on the metrics address");
+                None
+            }
+        },
+    };
     // ...then lock down, before any thread starts, and prove it worked.
     lockdown::apply(&config.data_dir, allow_without_landlock)?;
 
@@ -188,7 +201,13 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
     runtime.block_on(async move {
         let (media, events) = media.start().map_err(|e| e.to_string())?;
         let media_port = media.local_addrs().first().map_or(0, |a| a.port());
-        let live = Live::new(Arc::new(media), store.clone(), events);
+        let live = Live::new(Arc::new(media.clone()), store.clone(), events);
+        if let Some(l) = metrics_listener {
+            if let Ok(addr) = l.local_addr() {
+                println!("Metrics at http://{addr}/metrics");
+            }
+            metrics::spawn(l, media, live.clone());
+        }
         let state = Arc::new(AppState {
             store: store.clone(),
             sessions: Arc::new(Sessions::new(Duration::from_secs(config.idle_logout_minutes * 60))),

@@ -86,6 +86,7 @@ async fn locked_down_server_keeps_nothing_but_its_database_and_logs_no_secrets()
         as_nobody: true,
         log_level: Some("trace"),
         capture_log: true,
+        ..Options::default()
     };
     let mut server = Server::start_with(&["ada"], options).await;
     let pid = server.pid();

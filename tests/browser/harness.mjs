@@ -27,7 +27,7 @@ export async function startHaven() {
   });
   if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
   const port = await freePort();
-  const child = spawn(HAVEN, ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--data-dir', dataDir], {
+  const child = spawn(HAVEN, ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir], {
     env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

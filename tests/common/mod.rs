@@ -35,6 +35,8 @@ pub struct Options {
     pub log_level: Option<&'static str>,
     /// Keep standard error.
     pub capture_log: bool,
+    /// Serve metrics on this port (otherwise metrics are off).
+    pub metrics_port: Option<u16>,
 }
 
 pub fn is_root() -> bool {
@@ -62,7 +64,7 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     all
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -109,6 +111,9 @@ impl Server {
         }
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
+        let metrics = options
+            .metrics_port
+            .map_or("off".to_string(), |p| format!("127.0.0.1:{p}"));
         cmd.args([
             "serve",
             "--listen",
@@ -117,6 +122,8 @@ impl Server {
             "0",
             "--media-workers",
             "1",
+            "--metrics-listen",
+            &metrics,
         ])
         .env("HAVEN_DATA_DIR", &data_dir)
         .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))

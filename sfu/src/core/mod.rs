@@ -30,7 +30,10 @@ use str0m::{Candidate, Rtc, RtcConfig};
 pub use demux::{classify, stun_local_ufrag, DatagramKind};
 pub use error::CoreError;
 pub use room::ForwardCounters;
-pub use types::{CoreConfig, CoreCounters, Footprint, Input, MediaEvent, Output, Route};
+pub use types::{
+    CoreConfig, CoreCounters, Footprint, Histogram, Input, MediaEvent, Output, Route,
+    JOIN_BUCKETS_MS,
+};
 
 use keyframe::KeyframeThrottle;
 use participant::{far_future, Outbox, Participant};
@@ -157,6 +160,7 @@ impl SfuCore {
             .enable_h264(true)
             .set_send_buffer_audio(self.config.send_buffer_audio)
             .set_send_buffer_video(self.config.send_buffer_video)
+            .set_stats_interval(self.config.stats_interval)
             .build(now);
         for addr in &self.config.host_candidates {
             match Candidate::host(*addr, "udp") {
@@ -188,6 +192,8 @@ impl SfuCore {
             .participants
             .remove(&id)
             .expect("room_of is consistent with participants");
+        self.counters.nacks_received += gone.stats.nacks_received();
+        self.counters.nacks_sent += gone.stats.nacks_sent();
         gone.rtc.disconnect();
         let mut ignored = VecDeque::new();
         gone.drain(&mut self.outbox, &mut ignored);
@@ -310,6 +316,8 @@ impl SfuCore {
         destination: SocketAddr,
         contents: &[u8],
     ) {
+        self.counters.datagrams_in += 1;
+        self.counters.bytes_in += contents.len() as u64;
         let owner = match classify(contents) {
             DatagramKind::Stun => stun_local_ufrag(contents).and_then(|u| self.by_ufrag.get(u)),
             DatagramKind::Dtls | DatagramKind::Rtp => self.by_addr.get(&source),
@@ -389,6 +397,10 @@ impl SfuCore {
     #[must_use]
     pub fn poll_output(&mut self) -> Output {
         if let Some(o) = self.outbox.queue.pop_front() {
+            if let Output::Transmit(t) = &o {
+                self.counters.datagrams_out += 1;
+                self.counters.bytes_out += t.contents.len() as u64;
+            }
             return o;
         }
         Output::Timeout(self.next_timeout())
@@ -414,9 +426,23 @@ impl SfuCore {
     pub fn counters(&self) -> CoreCounters {
         let mut c = self.counters;
         c.forward = self.retired;
+        let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
         for room in self.rooms.values() {
             add_counters(&mut c.forward, &room.counters);
+            for p in room.participants.values() {
+                c.nacks_received += p.stats.nacks_received();
+                c.nacks_sent += p.stats.nacks_sent();
+                for l in p.stats.losses() {
+                    loss_sum += f64::from(l);
+                    loss_n += 1;
+                }
+            }
         }
+        c.ingress_loss_ppm = if loss_n == 0 {
+            0
+        } else {
+            (loss_sum / loss_n as f64 * 1e6) as u64
+        };
         c
     }
 
@@ -457,6 +483,8 @@ fn add_counters(into: &mut ForwardCounters, from: &ForwardCounters) {
     into.dropped_not_permitted += from.dropped_not_permitted;
     into.dropped_awaiting_keyframe += from.dropped_awaiting_keyframe;
     into.keyframe_requests += from.keyframe_requests;
+    into.join_first_audio.merge(&from.join_first_audio);
+    into.join_first_video.merge(&from.join_first_video);
 }
 
 /// The mids of an SDP we generated, in m-line order.

@@ -66,6 +66,54 @@ pub struct Participant {
     pub keyframes: KeyframeThrottle,
     pub next_timeout: Instant,
     pub connected: bool,
+    /// When the participant joined, until both first packets were sent to it.
+    joined_at: Instant,
+    sent_audio: bool,
+    sent_video: bool,
+    pub stats: StreamStats,
+}
+
+/// The latest per-stream statistics str0m reported (cumulative per stream).
+#[derive(Debug, Default)]
+pub struct StreamStats {
+    egress_nacks: Vec<(Mid, u64)>,
+    ingress_nacks: Vec<(Mid, u64)>,
+    ingress_loss: Vec<(Mid, f32)>,
+}
+
+fn upsert<T>(v: &mut Vec<(Mid, T)>, mid: Mid, value: T) {
+    match v.iter_mut().find(|(m, _)| *m == mid) {
+        Some((_, x)) => *x = value,
+        None => v.push((mid, value)),
+    }
+}
+
+impl StreamStats {
+    pub fn egress(&mut self, mid: Mid, nacks: u64) {
+        upsert(&mut self.egress_nacks, mid, nacks);
+    }
+
+    pub fn ingress(&mut self, mid: Mid, nacks: u64, loss: Option<f32>) {
+        upsert(&mut self.ingress_nacks, mid, nacks);
+        if let Some(loss) = loss {
+            upsert(&mut self.ingress_loss, mid, loss);
+        }
+    }
+
+    /// NACKs received from this participant as a subscriber.
+    pub fn nacks_received(&self) -> u64 {
+        self.egress_nacks.iter().map(|(_, n)| n).sum()
+    }
+
+    /// NACKs sent to this participant as a publisher.
+    pub fn nacks_sent(&self) -> u64 {
+        self.ingress_nacks.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Loss fractions of the incoming streams.
+    pub fn losses(&self) -> impl Iterator<Item = f32> + '_ {
+        self.ingress_loss.iter().map(|(_, l)| *l)
+    }
 }
 
 impl Participant {
@@ -93,6 +141,10 @@ impl Participant {
             keyframes: kf,
             next_timeout: now,
             connected: false,
+            joined_at: now,
+            sent_audio: false,
+            sent_video: false,
+            stats: StreamStats::default(),
         }
     }
 
@@ -217,6 +269,21 @@ impl Participant {
         }
         self.ssrc_kinds.push((ssrc, kind));
         Some(kind)
+    }
+
+    /// The first packet of a kind was just sent to this participant: how
+    /// long it waited since joining (once per kind).
+    pub fn first_packet(&mut self, video: bool, now: Instant) -> Option<std::time::Duration> {
+        let sent = if video {
+            &mut self.sent_video
+        } else {
+            &mut self.sent_audio
+        };
+        if *sent {
+            return None;
+        }
+        *sent = true;
+        Some(now.saturating_duration_since(self.joined_at))
     }
 
     /// The slot that currently carries `publisher`.

@@ -12,7 +12,7 @@ use super::keyframe::starts_keyframe;
 use super::participant::{Outbox, Participant};
 use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
-use super::{MediaEvent, Output};
+use super::{Histogram, MediaEvent, Output};
 use crate::ids::{ParticipantId, RoomId};
 
 type Work = VecDeque<(ParticipantId, Event)>;
@@ -30,6 +30,10 @@ pub struct ForwardCounters {
     pub dropped_awaiting_keyframe: u64,
     /// Keyframe requests sent to publishers.
     pub keyframe_requests: u64,
+    /// From joining to the first audio packet sent to the newcomer.
+    pub join_first_audio: Histogram,
+    /// From joining to the first video packet (a keyframe) sent to the newcomer.
+    pub join_first_video: Histogram,
 }
 
 /// One room and everything in it.
@@ -80,6 +84,16 @@ impl Room {
                         room: self.id,
                         participant: from,
                     }));
+                }
+                Event::MediaEgressStats(st) => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.stats.egress(st.mid, st.nacks);
+                    }
+                }
+                Event::MediaIngressStats(st) => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.stats.ingress(st.mid, st.nacks, st.loss);
+                    }
                 }
                 Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                     outbox
@@ -224,6 +238,14 @@ impl Room {
                     .nackable(is_video),
             );
             self.counters.packets_forwarded += 1;
+            if let Some(waited) = sub.first_packet(is_video, now) {
+                let h = if is_video {
+                    &mut self.counters.join_first_video
+                } else {
+                    &mut self.counters.join_first_audio
+                };
+                h.observe(waited);
+            }
             sub.drain(outbox, work);
         }
         if want_keyframe {

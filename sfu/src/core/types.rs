@@ -28,6 +28,9 @@ pub struct CoreConfig {
     pub keyframe_min_interval: Duration,
     /// How often the active speaker is decided (about 4 per second).
     pub speaker_interval: Duration,
+    /// How often str0m reports per-stream statistics (NACKs, loss) for the
+    /// metrics; `None` turns them off.
+    pub stats_interval: Option<Duration>,
 }
 
 impl Default for CoreConfig {
@@ -39,6 +42,7 @@ impl Default for CoreConfig {
             send_buffer_video: 128,
             keyframe_min_interval: Duration::from_millis(300),
             speaker_interval: Duration::from_millis(250),
+            stats_interval: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -136,6 +140,58 @@ pub struct CoreCounters {
     pub dropped_unrouted: u64,
     /// Datagrams that str0m refused (malformed, failed SRTP, failed STUN).
     pub rejected_by_peer: u64,
+    /// Datagrams received on the media port.
+    pub datagrams_in: u64,
+    /// Bytes received on the media port.
+    pub bytes_in: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// NACKs received from subscribers (packets they asked to be resent).
+    pub nacks_received: u64,
+    /// NACKs sent to publishers (packets the SFU missed).
+    pub nacks_sent: u64,
+    /// Mean fraction of packets lost on incoming streams, in parts per million.
+    pub ingress_loss_ppm: u64,
+}
+
+/// Join latency buckets, in milliseconds (the last bucket is +Inf).
+pub const JOIN_BUCKETS_MS: [u64; 10] = [10, 25, 50, 100, 200, 300, 500, 1000, 2000, 5000];
+
+/// A histogram of durations with [`JOIN_BUCKETS_MS`] as upper bounds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); the last one is above all bounds.
+    pub counts: [u64; 11],
+    /// Sum of all observations, in microseconds.
+    pub sum_micros: u64,
+}
+
+impl Histogram {
+    /// Record one duration.
+    pub fn observe(&mut self, d: Duration) {
+        let ms = d.as_millis() as u64;
+        let bucket = JOIN_BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(JOIN_BUCKETS_MS.len());
+        self.counts[bucket] += 1;
+        self.sum_micros += d.as_micros() as u64;
+    }
+
+    /// Add another histogram's observations.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum_micros += other.sum_micros;
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// How much state the core holds: a participant who left must leave nothing.

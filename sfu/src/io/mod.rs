@@ -187,11 +187,11 @@ impl MediaServer {
     /// Counters summed over all workers.
     pub async fn counters(&self) -> CoreCounters {
         let mut total = CoreCounters::default();
-        for w in self.workers.iter() {
+        for (i, w) in self.workers.iter().enumerate() {
             let (tx, rx) = oneshot::channel();
             if w.send(Command::Counters(tx)).is_ok() {
                 if let Ok(c) = rx.await {
-                    worker::add_core_counters(&mut total, &c);
+                    worker::add_core_counters(&mut total, &c, i as u64);
                 }
             }
         }

@@ -12,6 +12,8 @@ use crate::protocol::{ClientMsg, ServerMsg};
 use crate::room::{Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId, RoomSettings};
 use crate::store::Store;
 
+use super::SignalingMetrics;
+
 /// What reaches a room actor.
 pub enum RoomInput {
     /// A new connection with its outbox, presenting a seat.
@@ -47,6 +49,7 @@ struct Actor<M: MediaPlane> {
     room: Room,
     media: Arc<M>,
     store: Arc<Store>,
+    metrics: Arc<SignalingMetrics>,
     outboxes: HashMap<ConnId, mpsc::Sender<ServerMsg>>,
     conn_of: HashMap<ParticipantId, ConnId>,
     closed: bool,
@@ -59,6 +62,7 @@ pub async fn run<M: MediaPlane>(
     settings: RoomSettings,
     media: Arc<M>,
     store: Arc<Store>,
+    metrics: Arc<SignalingMetrics>,
     mut inbox: mpsc::Receiver<RoomInput>,
 ) {
     let mut a = Actor {
@@ -67,6 +71,7 @@ pub async fn run<M: MediaPlane>(
         room: Room::new(settings),
         media,
         store,
+        metrics,
         outboxes: HashMap::new(),
         conn_of: HashMap::new(),
         closed: false,
@@ -130,6 +135,8 @@ impl<M: MediaPlane> Actor<M> {
         let fx = self.room.handle(Instant::now(), cmd);
         tracing::debug!(room = %self.room_id, command = kind, effects = fx.len(), "room command");
         self.carry_out(fx).await;
+        self.metrics
+            .set_waiting(self.room_id, Some(self.room.waiting_count()));
     }
 
     async fn carry_out(&mut self, fx: Vec<Effect>) {
@@ -173,6 +180,7 @@ impl<M: MediaPlane> Actor<M> {
                     actor,
                     subject,
                 } => {
+                    self.metrics.count(action);
                     if let Err(e) =
                         self.store
                             .audit(self.group, self.room_id.0, action, actor, subject)

@@ -15,7 +15,7 @@ use haven_sfu::{MediaEvent, MediaPlane};
 use tokio::sync::mpsc;
 
 use crate::protocol::{ClientMsg, ServerMsg};
-use crate::room::{Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings};
+use crate::room::{AuditAction, Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings};
 use crate::store::Store;
 
 pub use actor::RoomInput;
@@ -36,6 +36,61 @@ pub struct RoomHandle {
     pub tx: mpsc::Sender<RoomInput>,
 }
 
+/// What the control plane counts, for the metrics endpoint. Numbers only:
+/// no names, no addresses, no group names.
+#[derive(Default)]
+pub struct SignalingMetrics {
+    /// Waiting members per open room.
+    waiting: Mutex<HashMap<RoomId, usize>>,
+    /// Audited outcomes, indexed like [`AUDITED`].
+    outcomes: [AtomicU64; 7],
+}
+
+/// The audited actions, in the order of [`SignalingMetrics`]'s counters.
+pub const AUDITED: [AuditAction; 7] = [
+    AuditAction::Admitted,
+    AuditAction::Denied,
+    AuditAction::Removed,
+    AuditAction::ReturnedToWaiting,
+    AuditAction::Muted,
+    AuditAction::HandedOver,
+    AuditAction::SessionEnded,
+];
+
+impl SignalingMetrics {
+    /// Members waiting in all open rooms.
+    pub fn waiting(&self) -> usize {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
+    }
+
+    /// How often each audited action happened.
+    pub fn outcomes(&self) -> Vec<(AuditAction, u64)> {
+        AUDITED
+            .iter()
+            .zip(&self.outcomes)
+            .map(|(a, n)| (*a, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub(crate) fn count(&self, action: AuditAction) {
+        if let Some(i) = AUDITED.iter().position(|a| *a == action) {
+            self.outcomes[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn set_waiting(&self, room: RoomId, n: Option<usize>) {
+        let mut w = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        match n {
+            Some(n) => w.insert(room, n),
+            None => w.remove(&room),
+        };
+    }
+}
+
 /// All open sessions, and the ids they hand out.
 pub struct Live<M: MediaPlane> {
     media: Arc<M>,
@@ -45,9 +100,19 @@ pub struct Live<M: MediaPlane> {
     next_room: AtomicU64,
     next_participant: AtomicU64,
     next_conn: AtomicU64,
+    /// Counts for the metrics endpoint.
+    pub metrics: Arc<SignalingMetrics>,
 }
 
 impl<M: MediaPlane> Live<M> {
+    /// Sessions open now.
+    pub fn open_sessions(&self) -> usize {
+        self.by_group
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
     /// No sessions yet. Media events are routed to rooms from `events`.
     pub fn new(
         media: Arc<M>,
@@ -62,6 +127,7 @@ impl<M: MediaPlane> Live<M> {
             next_room: AtomicU64::new(1),
             next_participant: AtomicU64::new(1),
             next_conn: AtomicU64::new(1),
+            metrics: Arc::default(),
         });
         let by_room = live.by_room.clone();
         tokio::spawn(async move {
@@ -126,9 +192,11 @@ impl<M: MediaPlane> Live<M> {
                 settings,
                 live.media.clone(),
                 live.store.clone(),
+                live.metrics.clone(),
                 rx,
             )
             .await;
+            live.metrics.set_waiting(room, None);
             live.forget(group, room);
         });
         tracing::info!(%room, group = group.0, "session started");

@@ -98,6 +98,14 @@ impl Room {
             .count()
     }
 
+    /// Members waiting to be admitted (for the metrics; never sent to members).
+    pub fn waiting_count(&self) -> usize {
+        self.people
+            .values()
+            .filter(|p| matches!(p.stage, Stage::Waiting { .. }))
+            .count()
+    }
+
     /// Whether `id` is admitted.
     pub fn is_admitted(&self, id: ParticipantId) -> bool {
         self.people
