@@ -87,11 +87,16 @@ fn init_logging() {
     let only_ours_below_warn = tracing_subscriber::filter::filter_fn(|meta| {
         meta.target().starts_with("haven") || *meta.level() <= tracing::Level::WARN
     });
-    let fmt = tracing_subscriber::fmt::layer()
+    let base = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(|| haven_recorder_disabled::redact::RedactingWriter::new(std::io::stderr()))
-        .with_filter(only_ours_below_warn)
-        .with_filter(filter);
+        .with_writer(|| haven_recorder_disabled::redact::RedactingWriter::new(std::io::stderr()));
+    // HAVEN_LOG_FORMAT=json for log collectors; human-readable otherwise.
+    let layer = if std::env::var("HAVEN_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        base.json().boxed()
+    } else {
+        base.boxed()
+    };
+    let fmt = layer.with_filter(only_ours_below_warn).with_filter(filter);
     tracing_subscriber::registry().with(fmt).init();
 }
 

@@ -1,1 +1,2 @@
+//! Haven benchmarks: see benches/ (criterion) and src/bin/loadgen.rs.
 #![forbid(unsafe_code)]
