@@ -5,7 +5,7 @@
 //! second on one core and allocations per forwarded packet.
 
 #[path = "../../sfu/tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::alloc::System;
