@@ -36,6 +36,10 @@ pub struct Settings {
     /// "off" turns it off). Keep it off the public network.
     #[arg(long, env = "HAVEN_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Knocks allowed per client address per minute (default 30, after a
+    /// burst of 20). Raise it for load tests from one machine.
+    #[arg(long, env = "HAVEN_KNOCKS_PER_MINUTE")]
+    pub knocks_per_minute: Option<u32>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -58,6 +62,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where the metrics are served, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Knocks per address per minute.
+    pub knocks_per_minute: u32,
 }
 
 /// Why the configuration could not be used.
@@ -144,6 +150,11 @@ impl Config {
             media_workers: workers,
             idle_logout_minutes: idle,
             tls,
+            knocks_per_minute: given
+                .knocks_per_minute
+                .or(from_file.knocks_per_minute)
+                .unwrap_or(30)
+                .max(1),
             metrics_listen: match given.metrics_listen.or(from_file.metrics_listen).as_deref() {
                 None => Some(([127, 0, 0, 1], 9465).into()),
                 Some("off") => None,

@@ -222,7 +222,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
                 secure_cookies: config.tls.is_some() || config.public_url.starts_with("https://"),
             },
             login_limit: haven_signaling::http::login_limiter(),
-            knock_limit: haven_signaling::http::knock_limiter(),
+            knock_limit: haven_signaling::http::knock_limiter(config.knocks_per_minute),
         });
         lockdown::probe_on_signal(config.data_dir.clone());
         println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);

@@ -144,7 +144,8 @@ pub async fn room_janus(
         epoch,
         until,
     } = *spec;
-    let room_id = 1000 + room;
+    // Unique per run: Janus keeps rooms until destroyed.
+    let room_id = u64::from(std::process::id() % 100_000) * 1000 + room;
     let mut publishers = Vec::new();
     let mut feeds = Vec::new();
     for i in 0..size {

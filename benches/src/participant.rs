@@ -28,6 +28,9 @@ pub struct MediaPlan {
     pub fps: u32,
     /// Keyframe interval.
     pub keyframe_every: Duration,
+    /// Start of the measurement window, in ns since the epoch (`u64::MAX`
+    /// until the warm-up is over): loss and latency count only inside it.
+    pub measure_from: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// One RTP packet to send.
@@ -316,6 +319,21 @@ impl Participant {
                     .stream_rx(&p.header.ssrc)
                     .map(|s| s.mid());
                 let video = mid.is_some_and(|m| peer.video_mids.contains(&m));
+                let since_offer = now.saturating_duration_since(self.offered_at);
+                if video {
+                    self.stats.first_video.get_or_insert(since_offer);
+                } else {
+                    self.stats.first_audio.get_or_insert(since_offer);
+                }
+                let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
+                if now_ns
+                    < self
+                        .plan
+                        .measure_from
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    return;
+                }
                 let seq = *p.seq_no;
                 let s = self
                     .stats
@@ -330,17 +348,12 @@ impl Participant {
                 s.first = s.first.min(seq);
                 s.max = s.max.max(seq);
                 s.received += 1;
-                let since_offer = now.saturating_duration_since(self.offered_at);
                 if video {
-                    self.stats.first_video.get_or_insert(since_offer);
                     if let Some((_, _, sent)) = parse_video(&p.payload) {
-                        let now_ns = now.saturating_duration_since(self.epoch).as_nanos() as u64;
                         self.stats
                             .latency
                             .record(Duration::from_nanos(now_ns.saturating_sub(sent)));
                     }
-                } else {
-                    self.stats.first_audio.get_or_insert(since_offer);
                 }
             }
             _ => {}

@@ -110,10 +110,51 @@ fn keep_open(mut ws: Ws, until: Instant) {
     });
 }
 
+/// A logged-in facilitator of a running Haven (one login for all rooms:
+/// Haven rate-limits logins).
+pub struct HavenLogin {
+    base: String,
+    http: reqwest::Client,
+    cookie: String,
+}
+
+impl HavenLogin {
+    /// Log in.
+    pub async fn new(base: &str, user: &str, password: &str) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let login = http
+            .post(format!("{base}/api/login"))
+            .json(&json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !login.status().is_success() {
+            return Err(format!("login failed: {}", login.status()));
+        }
+        let cookie = login
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        Ok(Self {
+            base: base.to_owned(),
+            http,
+            cookie,
+        })
+    }
+}
+
 /// One room of `size` through Haven's signaling: a facilitator opens a
 /// group's session, `size - 1` members knock and are admitted.
 pub async fn room_haven(
-    (base, user, password): (&str, &str, &str),
+    login: &HavenLogin,
     spec: &RoomSpec<'_>,
     spawn: &mut dyn FnMut(Participant),
 ) -> Result<(), String> {
@@ -125,28 +166,7 @@ pub async fn room_haven(
         epoch,
         until,
     } = *spec;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let login = http
-        .post(format!("{base}/api/login"))
-        .json(&json!({ "username": user, "password": password }))
-        .send()
-        .await;
-    let login = login.map_err(|e| e.to_string())?;
-    if !login.status().is_success() {
-        return Err(format!("login failed: {}", login.status()));
-    }
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|c| c.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .to_owned();
+    let (base, http, cookie) = (login.base.as_str(), &login.http, login.cookie.clone());
     let group: Value = http
         .post(format!("{base}/api/groups"))
         .json(&json!({ "name": format!("loadgen {room}"), "capacity": 12 }))

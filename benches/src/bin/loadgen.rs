@@ -91,6 +91,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         video_bps: cli.video_kbps * 1000,
         fps: cli.fps,
         keyframe_every: Duration::from_secs(3),
+        measure_from: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
     };
     let epoch = Instant::now();
     // Generous: joining many rooms takes a while; the clock for the
@@ -111,6 +112,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Target::InProcess => Some(signal::in_process(cli.ip)?),
         _ => None,
     };
+    let haven = match &cli.target {
+        Target::Haven {
+            url,
+            user,
+            password,
+        } => Some(signal::HavenLogin::new(url, user, password).await?),
+        _ => None,
+    };
     let join_started = Instant::now();
     for room in 0..cli.rooms {
         let spec = signal::RoomSpec {
@@ -126,17 +135,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 signal::room_in_process(in_process.as_ref().expect("started"), &spec, &mut spawn)
                     .await
             }
-            Target::Haven {
-                url,
-                user,
-                password,
-            } => signal::room_haven((url, user, password), &spec, &mut spawn).await,
+            Target::Haven { .. } => {
+                signal::room_haven(haven.as_ref().expect("logged in"), &spec, &mut spawn).await
+            }
             Target::Janus { url } => janus::room_janus(url, &spec, &mut spawn).await,
         };
         r.map_err(|e| format!("room {}: {e}", room + 1))?;
     }
     let joined_in = join_started.elapsed();
     tokio::time::sleep(Duration::from_secs(cli.warmup)).await;
+    plan.measure_from.store(
+        epoch.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let (cpu0, own0, t0) = (
         cli.server_pid.and_then(cpu_seconds),
         cpu_seconds(std::process::id()),
@@ -158,9 +169,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             summary.add(&stats);
         }
     }
-    // Packets received during the whole run, scaled to the measured window.
-    let run_secs = (Instant::now() - epoch).as_secs_f64().max(0.001);
-    let received_pps = summary.received as f64 / run_secs;
+    // Packets received inside the measurement window.
+    let received_pps = summary.received as f64 / wall.as_secs_f64().max(0.001);
     let server_cpu_us_per_packet = match (cpu0, cpu1) {
         (Some(a), Some(b)) => (b - a) * 1e6 / (received_pps * wall.as_secs_f64()).max(1.0),
         _ => f64::NAN,

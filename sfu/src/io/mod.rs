@@ -92,7 +92,16 @@ impl BoundMedia {
         let (events_tx, events_rx) = mpsc::channel(4096);
         let mut commands = Vec::new();
         let mut datagram_txs = Vec::new();
-        for index in 0..self.config.workers.max(1) {
+        let workers = self.config.workers.max(1);
+        // One worker reads the sockets itself; several share a receiver
+        // thread that routes each datagram to the worker owning its room.
+        let mut direct = Vec::new();
+        if workers == 1 {
+            for (announced, socket) in sockets.iter() {
+                direct.push((*announced, socket.try_clone().map_err(StartError::Worker)?));
+            }
+        }
+        for index in 0..workers {
             let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
             let (dg_tx, dg_rx) = mpsc::channel::<Datagram>(4096);
             let worker = Worker::new(
@@ -102,14 +111,17 @@ impl BoundMedia {
                 routes.clone(),
                 events_tx.clone(),
             );
+            let direct = std::mem::take(&mut direct);
             std::thread::Builder::new()
                 .name(format!("haven-media-{index}"))
-                .spawn(move || worker.run(cmd_rx, dg_rx))
+                .spawn(move || worker.run(cmd_rx, dg_rx, direct))
                 .map_err(StartError::Worker)?;
             commands.push(cmd_tx);
             datagram_txs.push(dg_tx);
         }
-        worker::spawn_receivers(&sockets, routes, datagram_txs).map_err(StartError::Worker)?;
+        if workers > 1 {
+            worker::spawn_receivers(&sockets, routes, datagram_txs).map_err(StartError::Worker)?;
+        }
         tracing::info!(workers = commands.len(), port, "media plane started");
         let server = MediaServer {
             workers: Arc::new(commands),

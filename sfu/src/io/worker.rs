@@ -86,13 +86,17 @@ impl Worker {
     }
 
     /// Run until every command sender is gone.
+    /// `direct`: sockets this worker reads itself (when it is the only
+    /// worker: no hand-off between threads, no copy of the datagram).
     pub fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut datagrams: mpsc::Receiver<Datagram>,
+        direct: Vec<(SocketAddr, UdpSocket)>,
     ) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_time()
+            .enable_io()
             .build()
         {
             Ok(r) => r,
@@ -102,10 +106,26 @@ impl Worker {
             }
         };
         runtime.block_on(async move {
+            let direct: Vec<(SocketAddr, tokio::net::UdpSocket)> = direct
+                .into_iter()
+                .filter_map(|(a, s)| tokio::net::UdpSocket::from_std(s).ok().map(|s| (a, s)))
+                .collect();
+            let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
                 let timeout = self.drain();
+                let readable = async {
+                    if direct.is_empty() {
+                        std::future::pending::<()>().await
+                    } else {
+                        let _ = futures_util::future::select_all(
+                            direct.iter().map(|(_, s)| Box::pin(s.readable())),
+                        )
+                        .await;
+                    }
+                };
                 tokio::select! {
                     biased;
+                    _ = readable => self.read_direct(&direct, &mut buf),
                     cmd = commands.recv() => match cmd {
                         Some(cmd) => self.command(cmd),
                         None => break,
@@ -127,6 +147,28 @@ impl Worker {
                 }
             }
         });
+    }
+
+    /// Read what the sockets hold (bounded per wake-up), straight into the core.
+    fn read_direct(&mut self, sockets: &[(SocketAddr, tokio::net::UdpSocket)], buf: &mut [u8]) {
+        for (announced, socket) in sockets {
+            for _ in 0..256 {
+                match socket.try_recv_from(buf) {
+                    Ok((len, source)) => {
+                        let input = Input::Receive {
+                            source,
+                            destination: *announced,
+                            contents: &buf[..len],
+                        };
+                        self.core.handle_input(Instant::now(), input);
+                        self.drain();
+                    }
+                    // WouldBlock, or an ICMP error about one peer.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => continue,
+                }
+            }
+        }
     }
 
     fn datagram(&mut self, dg: Datagram) {

@@ -38,9 +38,10 @@ pub fn login_limiter() -> limits::RateLimiter {
     limits::RateLimiter::new(5, 10)
 }
 
-/// Knocks per address: a burst of 20 (a clinic behind one NAT), then 30 a minute.
-pub fn knock_limiter() -> limits::RateLimiter {
-    limits::RateLimiter::new(20, 30)
+/// Knocks per address: a burst of 20 (a clinic behind one NAT, or more if
+/// the rate is raised), then `per_minute` (default 30).
+pub fn knock_limiter(per_minute: u32) -> limits::RateLimiter {
+    limits::RateLimiter::new((per_minute / 2).max(20), per_minute)
 }
 
 /// Everything the handlers share.
