@@ -23,6 +23,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Everything the server wrote to standard error (with `capture_log`).
     pub log: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+    /// A copy of the binary to delete afterwards.
+    binary_copy: Option<PathBuf>,
 }
 
 /// How to start the server.
@@ -50,6 +52,9 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(copy) = &self.binary_copy {
+            let _ = std::fs::remove_file(copy);
+        }
     }
 }
 
@@ -110,7 +115,19 @@ impl Server {
             assert!(add.wait().unwrap().success(), "facilitator add failed");
         }
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_haven"));
+        let as_nobody = options.as_nobody && is_root();
+        // `nobody` may not be able to reach the build directory (a checkout
+        // under /root, say): run a world-readable copy of the binary.
+        let binary = if as_nobody {
+            use std::os::unix::fs::PermissionsExt;
+            let copy = std::env::temp_dir().join(format!("haven-bin-{}-{port}", std::process::id()));
+            std::fs::copy(env!("CARGO_BIN_EXE_haven"), &copy).unwrap();
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+            copy
+        } else {
+            PathBuf::from(env!("CARGO_BIN_EXE_haven"))
+        };
+        let mut cmd = Command::new(&binary);
         let metrics = options
             .metrics_port
             .map_or("off".to_string(), |p| format!("127.0.0.1:{p}"));
@@ -128,7 +145,7 @@ impl Server {
         .env("HAVEN_DATA_DIR", &data_dir)
         .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))
         .stdout(Stdio::null());
-        if options.as_nobody && is_root() {
+        if as_nobody {
             use std::os::unix::process::CommandExt;
             for entry in walk(&data_dir) {
                 std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
@@ -163,6 +180,7 @@ impl Server {
             base,
             data_dir,
             log,
+            binary_copy: as_nobody.then_some(binary),
         };
         for _ in 0..100 {
             if reqwest::get(format!("{}/healthz", server.base))
