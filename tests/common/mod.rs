@@ -120,7 +120,8 @@ impl Server {
         // under /root, say): run a world-readable copy of the binary.
         let binary = if as_nobody {
             use std::os::unix::fs::PermissionsExt;
-            let copy = std::env::temp_dir().join(format!("haven-bin-{}-{port}", std::process::id()));
+            let copy =
+                std::env::temp_dir().join(format!("haven-bin-{}-{port}", std::process::id()));
             std::fs::copy(env!("CARGO_BIN_EXE_haven"), &copy).unwrap();
             std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
             copy
