@@ -205,7 +205,7 @@ impl SfuCore {
         room.speakers.remove(id);
         if room.participants.is_empty() {
             let room = self.rooms.remove(&room_id).expect("present");
-            add_counters(&mut self.retired, &room.counters);
+            self.retired.merge(&room.counters);
         }
         if self.rooms.is_empty() {
             self.next_speaker_tick = None;
@@ -428,7 +428,7 @@ impl SfuCore {
         c.forward = self.retired;
         let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
         for room in self.rooms.values() {
-            add_counters(&mut c.forward, &room.counters);
+            c.forward.merge(&room.counters);
             for p in room.participants.values() {
                 c.nacks_received += p.stats.nacks_received();
                 c.nacks_sent += p.stats.nacks_sent();
@@ -475,16 +475,6 @@ impl SfuCore {
             .get(&room)
             .map_or(0, |r| r.slots_naming(publisher))
     }
-}
-
-fn add_counters(into: &mut ForwardCounters, from: &ForwardCounters) {
-    into.packets_in += from.packets_in;
-    into.packets_forwarded += from.packets_forwarded;
-    into.dropped_not_permitted += from.dropped_not_permitted;
-    into.dropped_awaiting_keyframe += from.dropped_awaiting_keyframe;
-    into.keyframe_requests += from.keyframe_requests;
-    into.join_first_audio.merge(&from.join_first_audio);
-    into.join_first_video.merge(&from.join_first_video);
 }
 
 /// The mids of an SDP we generated, in m-line order.

@@ -36,6 +36,19 @@ pub struct ForwardCounters {
     pub join_first_video: Histogram,
 }
 
+impl ForwardCounters {
+    /// Add another set of counters (another room, another worker).
+    pub fn merge(&mut self, o: &ForwardCounters) {
+        self.packets_in += o.packets_in;
+        self.packets_forwarded += o.packets_forwarded;
+        self.dropped_not_permitted += o.dropped_not_permitted;
+        self.dropped_awaiting_keyframe += o.dropped_awaiting_keyframe;
+        self.keyframe_requests += o.keyframe_requests;
+        self.join_first_audio.merge(&o.join_first_audio);
+        self.join_first_video.merge(&o.join_first_video);
+    }
+}
+
 /// One room and everything in it.
 pub struct Room {
     pub id: RoomId,

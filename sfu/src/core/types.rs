@@ -156,6 +156,36 @@ pub struct CoreCounters {
     pub ingress_loss_ppm: u64,
 }
 
+impl CoreCounters {
+    /// Add another core's counters; `cores_before` is how many were merged
+    /// already (the loss figure is a mean, not a sum).
+    pub fn merge(&mut self, o: &CoreCounters, cores_before: u64) {
+        self.dropped_unrouted += o.dropped_unrouted;
+        self.rejected_by_peer += o.rejected_by_peer;
+        self.datagrams_in += o.datagrams_in;
+        self.bytes_in += o.bytes_in;
+        self.datagrams_out += o.datagrams_out;
+        self.bytes_out += o.bytes_out;
+        self.nacks_received += o.nacks_received;
+        self.nacks_sent += o.nacks_sent;
+        self.ingress_loss_ppm =
+            (self.ingress_loss_ppm * cores_before + o.ingress_loss_ppm) / (cores_before + 1);
+        self.forward.merge(&o.forward);
+    }
+}
+
+impl Footprint {
+    /// Add another core's footprint.
+    pub fn merge(&mut self, o: &Footprint) {
+        self.rooms += o.rooms;
+        self.participants += o.participants;
+        self.ufrag_routes += o.ufrag_routes;
+        self.addr_routes += o.addr_routes;
+        self.occupied_slots += o.occupied_slots;
+        self.speaker_entries += o.speaker_entries;
+    }
+}
+
 /// Join latency buckets, in milliseconds (the last bucket is +Inf).
 pub const JOIN_BUCKETS_MS: [u64; 10] = [10, 25, 50, 100, 200, 300, 500, 1000, 2000, 5000];
 

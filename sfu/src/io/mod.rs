@@ -203,7 +203,7 @@ impl MediaServer {
             let (tx, rx) = oneshot::channel();
             if w.send(Command::Counters(tx)).is_ok() {
                 if let Ok(c) = rx.await {
-                    worker::add_core_counters(&mut total, &c, i as u64);
+                    total.merge(&c, i as u64);
                 }
             }
         }
@@ -217,12 +217,7 @@ impl MediaServer {
             let (tx, rx) = oneshot::channel();
             if w.send(Command::Footprint(tx)).is_ok() {
                 if let Ok(f) = rx.await {
-                    total.rooms += f.rooms;
-                    total.participants += f.participants;
-                    total.ufrag_routes += f.ufrag_routes;
-                    total.addr_routes += f.addr_routes;
-                    total.occupied_slots += f.occupied_slots;
-                    total.speaker_entries += f.speaker_entries;
+                    total.merge(&f);
                 }
             }
         }

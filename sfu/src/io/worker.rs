@@ -354,25 +354,3 @@ async fn receive_loop(
         let _ = workers[worker].try_send(dg);
     }
 }
-
-pub fn add_core_counters(into: &mut CoreCounters, from: &CoreCounters, workers_before: u64) {
-    into.dropped_unrouted += from.dropped_unrouted;
-    into.rejected_by_peer += from.rejected_by_peer;
-    into.datagrams_in += from.datagrams_in;
-    into.bytes_in += from.bytes_in;
-    into.datagrams_out += from.datagrams_out;
-    into.bytes_out += from.bytes_out;
-    into.nacks_received += from.nacks_received;
-    into.nacks_sent += from.nacks_sent;
-    // Mean of the workers' means (each worker holds whole rooms).
-    into.ingress_loss_ppm =
-        (into.ingress_loss_ppm * workers_before + from.ingress_loss_ppm) / (workers_before + 1);
-    let (a, b) = (&mut into.forward, &from.forward);
-    a.packets_in += b.packets_in;
-    a.packets_forwarded += b.packets_forwarded;
-    a.dropped_not_permitted += b.dropped_not_permitted;
-    a.dropped_awaiting_keyframe += b.dropped_awaiting_keyframe;
-    a.keyframe_requests += b.keyframe_requests;
-    a.join_first_audio.merge(&b.join_first_audio);
-    a.join_first_video.merge(&b.join_first_video);
-}
