@@ -29,17 +29,15 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
+/// Send a request and read its JSON body.
+async fn json_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
+}
+
 async fn post(http: &reqwest::Client, url: &str, mut body: Value) -> Result<Value, String> {
     body["transaction"] = json!(tx());
-    let v: Value = http
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let v = json_of(http.post(url).json(&body)).await?;
     if v["janus"] == "error" {
         return Err(format!("janus: {v}"));
     }
@@ -102,15 +100,7 @@ impl Handle {
                 return Err(format!("janus: no {what}"));
             }
             let url = format!("{}/{}?maxev=10", self.base, self.session);
-            let v: Value = self
-                .http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
+            let v = json_of(self.http.get(&url)).await?;
             match v {
                 Value::Array(evs) => self.events.extend(evs),
                 other => self.events.push(other),
