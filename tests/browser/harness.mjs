@@ -105,7 +105,12 @@ export async function eventually(what, f, timeoutMs = 20000) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const FAKE_MEMBERS = process.env.FAKE_MEMBERS_BIN || join(ROOT, 'target', 'debug', 'fake-members');
-export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+/**
+ * Where the screenshots test writes. A test run must not rewrite committed
+ * files, so the default is under target/; `HAVEN_SCREENSHOTS=docs/screenshots`
+ * refreshes the committed pictures on purpose.
+ */
+export const SCREENSHOTS = resolve(ROOT, process.env.HAVEN_SCREENSHOTS || join('target', 'screenshots'));
 
 /** Light members (webrtc-rs) that knock with `link` under these names. */
 export function fakeMembers(base, link, names) {

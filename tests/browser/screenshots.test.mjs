@@ -1,10 +1,12 @@
-// Screenshots of the main screens, made from real sessions and committed
-// under docs/screenshots/: device check, waiting room, the facilitator
+// Screenshots of the main screens, made from real sessions (written under
+// target/screenshots/; `HAVEN_SCREENSHOTS=docs/screenshots` refreshes the
+// committed copies): device check, waiting room, the facilitator
 // console with a waiting list, and the gallery with 4 and 13 people on a
 // laptop and a phone. Each step also asserts what the screen must show.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   SCREENSHOTS, eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, sleep, startHaven, tid,
@@ -23,6 +25,7 @@ async function allTilesVisible(page, count) {
 }
 
 test('screenshots of the main screens', { timeout: 300000 }, async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
   const haven = await startHaven();
   const browser = await launch();
   let fakes = null;
