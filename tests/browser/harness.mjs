@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -117,4 +117,34 @@ export function fakeMembers(base, link, names) {
   const token = link.split('/').pop();
   const child = spawn(FAKE_MEMBERS, [base, token, ...names], { stdio: ['ignore', 'ignore', 'inherit'] });
   return { stop() { child.kill(); } };
+}
+
+/**
+ * A TCP relay in front of Haven, standing for one member's network path:
+ * `cut(ms)` drops every connection through it and refuses new ones for
+ * `ms`, as a flaky Wi-Fi would. (Media flows over UDP straight to the SFU.)
+ */
+export async function relay(base) {
+  const target = new URL(base);
+  const sockets = new Set();
+  let downUntil = 0;
+  const server = createServer((client) => {
+    if (Date.now() < downUntil) { client.destroy(); return; }
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      sockets.add(a);
+      a.on('error', () => b.destroy());
+      a.on('close', () => { sockets.delete(a); b.destroy(); });
+      a.pipe(b);
+    }
+  });
+  const port = await new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server.address().port)));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    cut(ms) {
+      downUntil = Date.now() + ms;
+      for (const s of sockets) s.destroy();
+    },
+    stop() { server.close(); for (const s of sockets) s.destroy(); },
+  };
 }
