@@ -40,6 +40,15 @@ pub struct Settings {
     /// burst of 20). Raise it for load tests from one machine.
     #[arg(long, env = "HAVEN_KNOCKS_PER_MINUTE")]
     pub knocks_per_minute: Option<u32>,
+    /// Reverse proxies (IP addresses, comma-separated) allowed to name the
+    /// client in X-Forwarded-For, so that rate limits apply per client and
+    /// not to everyone behind the proxy together.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HAVEN_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -64,6 +73,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Knocks per address per minute.
     pub knocks_per_minute: u32,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Why the configuration could not be used.
@@ -155,6 +166,10 @@ impl Config {
                 .or(from_file.knocks_per_minute)
                 .unwrap_or(30)
                 .max(1),
+            trusted_proxies: given
+                .trusted_proxies
+                .or(from_file.trusted_proxies)
+                .unwrap_or_default(),
             metrics_listen: match given.metrics_listen.or(from_file.metrics_listen).as_deref() {
                 None => Some(([127, 0, 0, 1], 9465).into()),
                 Some("off") => None,
@@ -177,7 +192,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("haven-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("haven.toml");
-        std::fs::write(&file, "media_port = 41000\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://haven.example\"\n").unwrap();
+        std::fs::write(&file, "media_port = 41000\nlisten = \"0.0.0.0:9000\"\npublic_url = \"https://haven.example\"\ntrusted_proxies = [\"10.0.0.2\"]\n").unwrap();
         let given = Settings {
             media_port: Some(42000),
             ..Settings::default()
@@ -187,6 +202,7 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(c.public_url, "https://haven.example");
         assert_eq!(c.data_dir, PathBuf::from("haven-data"));
+        assert_eq!(c.trusted_proxies, vec![IpAddr::from([10, 0, 0, 2])]);
 
         let defaults = Config::resolve(Settings::default(), None).unwrap();
         assert_eq!(

@@ -50,7 +50,7 @@ enum Command {
         #[arg(long, env = "HAVEN_ALLOW_WITHOUT_LANDLOCK")]
         allow_without_landlock: bool,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     /// Manage facilitator accounts.
     Facilitator {
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             config,
             allow_without_landlock,
             settings,
-        } => Config::resolve(settings, config.as_deref())
+        } => Config::resolve(*settings, config.as_deref())
             .map_err(|e| e.to_string())
             .and_then(|c| serve(c, allow_without_landlock)),
         Command::Facilitator {
@@ -220,6 +220,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             settings: HttpSettings {
                 public_url: config.public_url.clone(),
                 secure_cookies: config.tls.is_some() || config.public_url.starts_with("https://"),
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             login_limit: haven_signaling::http::login_limiter(),
             knock_limit: haven_signaling::http::knock_limiter(config.knocks_per_minute),

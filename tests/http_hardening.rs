@@ -1,13 +1,13 @@
 //! HTTP hardening of the real binary: HTTPS with rustls when given a
 //! certificate, with HSTS; the security headers on every page; rate limits
-//! on login and knocks per address.
+//! on login and knocks per address, also behind a trusted reverse proxy.
 
 mod common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{hello_member, Console, Server, Ws, PASSWORD};
+use common::{hello_member, Console, Options, Server, Ws, PASSWORD};
 use serde_json::json;
 
 fn curl_headers(args: &[&str]) -> String {
@@ -93,6 +93,52 @@ async fn login_and_knocks_are_rate_limited_per_address() {
         }
     }
     assert_eq!(refused, 4);
+}
+
+/// Wrong-password logins "from" `client` as a proxy on loopback reports it.
+async fn login_statuses(server: &Server, client: &str, tries: usize) -> Vec<u16> {
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..tries {
+        let r = http
+            .post(format!("{}/api/login", server.base))
+            .header("x-forwarded-for", client)
+            .json(&json!({ "username": "ada", "password": "wrong-password" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_one_guesser_does_not_lock_out_the_others() {
+    // The test stands for a reverse proxy on 127.0.0.1 that names the client.
+    let options = Options {
+        trusted_proxies: Some("127.0.0.1"),
+        ..Options::default()
+    };
+    let server = Server::start_with(&["ada"], options).await;
+    let guesser = login_statuses(&server, "198.51.100.7", 7).await;
+    assert_eq!(&guesser[5..], &[429, 429], "{guesser:?}");
+    let colleague = login_statuses(&server, "198.51.100.8", 1).await;
+    assert_eq!(colleague, [401], "a different client was limited too");
+    // A client cannot dodge its limit by sending its own header: the proxy
+    // appends the real address, which is the one that counts.
+    let dodging = login_statuses(&server, "203.0.113.1, 198.51.100.7", 1).await;
+    assert_eq!(dodging, [429]);
+
+    // Without the setting the header is not believed: one address for all.
+    let server = Server::start(&["ada"]).await;
+    let guesser = login_statuses(&server, "198.51.100.7", 6).await;
+    assert_eq!(guesser[5], 429, "{guesser:?}");
+    let colleague = login_statuses(&server, "198.51.100.8", 1).await;
+    assert_eq!(
+        colleague,
+        [429],
+        "an untrusted X-Forwarded-For was believed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

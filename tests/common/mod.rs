@@ -39,6 +39,8 @@ pub struct Options {
     pub capture_log: bool,
     /// Serve metrics on this port (otherwise metrics are off).
     pub metrics_port: Option<u16>,
+    /// `HAVEN_TRUSTED_PROXIES`.
+    pub trusted_proxies: Option<&'static str>,
 }
 
 pub fn is_root() -> bool {
@@ -146,6 +148,9 @@ impl Server {
         .env("HAVEN_DATA_DIR", &data_dir)
         .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))
         .stdout(Stdio::null());
+        if let Some(proxies) = options.trusted_proxies {
+            cmd.env("HAVEN_TRUSTED_PROXIES", proxies);
+        }
         if as_nobody {
             use std::os::unix::process::CommandExt;
             for entry in walk(&data_dir) {

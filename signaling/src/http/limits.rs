@@ -1,6 +1,12 @@
 //! Rate limits per client address for the doors strangers can knock on:
 //! facilitator login (password guessing) and member knocks (flooding the
 //! waiting room). Token buckets, bounded in memory.
+//!
+//! Behind a reverse proxy every connection comes from the proxy, so one
+//! stranger's attempts would use up everyone's allowance. Proxies the
+//! operator names (`trusted_proxies`) may therefore say who the client is in
+//! `X-Forwarded-For`; nobody else may. Client addresses serve the limits
+//! only: they are never logged or stored.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,6 +15,10 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use haven_sfu::MediaPlane;
+
+use super::AppState;
 
 /// Addresses tracked at most; the least recently seen is forgotten first.
 const MAX_TRACKED: usize = 10_000;
@@ -63,17 +73,57 @@ impl RateLimiter {
 /// (requests built in tests have none, and are not limited).
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl<M: MediaPlane> FromRequestParts<std::sync::Arc<AppState<M>>> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &std::sync::Arc<AppState<M>>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientIp(peer.map(|peer| {
+            client_address(peer, &parts.headers, &state.settings.trusted_proxies)
+        })))
     }
+}
+
+/// Who a request is from: the connection's peer, unless the peer is a
+/// trusted proxy; then the nearest address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (proxies append, so entries further left are
+/// whatever the client chose to send). A missing or malformed header leaves
+/// the proxy's address: limits then apply to all together, which is safe.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut entries: Vec<&str> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return peer;
+        };
+        entries.extend(value.split(','));
+    }
+    for entry in entries.iter().rev() {
+        let Some(ip) = parse_forwarded(entry.trim()) else {
+            return peer;
+        };
+        if !trusted.contains(&ip) {
+            return ip;
+        }
+    }
+    peer
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port
+/// (`192.0.2.1:5000`, `[2001:db8::1]:5000`).
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 #[cfg(test)]
@@ -94,5 +144,59 @@ mod tests {
             "one per second refills"
         );
         assert!(!l.allow(ip, t + Duration::from_secs(1)));
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_may_name_the_client() {
+        let proxy: IpAddr = [127, 0, 0, 1].into();
+        let client: IpAddr = [198, 51, 100, 7].into();
+        let trusted = [proxy];
+        let h = forwarded(&["198.51.100.7"]);
+        assert_eq!(client_address(proxy, &h, &trusted), client);
+        // A stranger's own header is ignored.
+        let stranger: IpAddr = [203, 0, 113, 9].into();
+        assert_eq!(client_address(stranger, &h, &trusted), stranger);
+        // Without trusted proxies the header means nothing.
+        assert_eq!(client_address(proxy, &h, &[]), proxy);
+    }
+
+    #[test]
+    fn a_spoofed_entry_on_the_left_does_not_help_the_client() {
+        let proxy: IpAddr = [10, 0, 0, 2].into();
+        let inner: IpAddr = [10, 0, 0, 3].into();
+        let trusted = [proxy, inner];
+        // The client sent "1.2.3.4"; our proxies appended the real address.
+        let h = forwarded(&["1.2.3.4, 198.51.100.7", "10.0.0.3"]);
+        assert_eq!(
+            client_address(proxy, &h, &trusted),
+            IpAddr::from([198, 51, 100, 7])
+        );
+        let v6 = forwarded(&["[2001:db8::7]:4711"]);
+        assert_eq!(
+            client_address(proxy, &v6, &trusted),
+            "2001:db8::7".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_missing_or_malformed_header_leaves_the_proxy_address() {
+        let proxy: IpAddr = [127, 0, 0, 1].into();
+        let trusted = [proxy];
+        for h in [
+            HeaderMap::new(),
+            forwarded(&["not an address"]),
+            forwarded(&["198.51.100.7, garbage"]),
+            forwarded(&[""]),
+        ] {
+            assert_eq!(client_address(proxy, &h, &trusted), proxy);
+        }
     }
 }

@@ -31,6 +31,9 @@ pub struct HttpSettings {
     /// Served over TLS (directly or by a proxy): cookies are `Secure` and
     /// responses carry HSTS.
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// rate limits; see `limits`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Logins per address: a burst of 5, then 10 a minute.
