@@ -49,6 +49,14 @@ pub struct Settings {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// The clinic's TURN server(s) for members behind firewalls that block
+    /// UDP, e.g. turn:turn.clinic.example:3478?transport=udp,turns:turn.clinic.example:443?transport=tcp
+    #[arg(long = "turn-url", env = "HAVEN_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Option<Vec<String>>,
+    /// File holding the secret shared with the TURN server (coturn's
+    /// static-auth-secret); required with turn-url.
+    #[arg(long, env = "HAVEN_TURN_SECRET_FILE")]
+    pub turn_secret_file: Option<PathBuf>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -75,6 +83,8 @@ pub struct Config {
     pub knocks_per_minute: u32,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// TURN URLs and the file with the shared secret, when a TURN server is used.
+    pub turn: Option<(Vec<String>, PathBuf)>,
 }
 
 /// Why the configuration could not be used.
@@ -143,6 +153,18 @@ impl Config {
                 "idle_logout_minutes must be at least 1".into(),
             ));
         }
+        let turn = match (
+            given.turn_urls.or(from_file.turn_urls),
+            given.turn_secret_file.or(from_file.turn_secret_file),
+        ) {
+            (Some(urls), Some(secret)) if !urls.is_empty() => Some((urls, secret)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "turn_urls and turn_secret_file go together".into(),
+                ))
+            }
+        };
         let workers = given.media_workers.or(from_file.media_workers);
         if workers == Some(0) {
             return Err(ConfigError::Invalid(
@@ -166,6 +188,7 @@ impl Config {
                 .or(from_file.knocks_per_minute)
                 .unwrap_or(30)
                 .max(1),
+            turn,
             trusted_proxies: given
                 .trusted_proxies
                 .or(from_file.trusted_proxies)
@@ -198,6 +221,15 @@ mod tests {
             ..Settings::default()
         };
         let c = Config::resolve(given, Some(&file)).unwrap();
+        assert!(c.turn.is_none());
+        let half_turn = Settings {
+            turn_urls: Some(vec!["turn:turn.example:3478".into()]),
+            ..Settings::default()
+        };
+        assert!(Config::resolve(half_turn, None)
+            .unwrap_err()
+            .to_string()
+            .contains("turn_secret_file"));
         assert_eq!(c.media_port, 42000);
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(c.public_url, "https://haven.example");

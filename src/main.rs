@@ -19,6 +19,7 @@ use haven_signaling::auth::{hash_password, Sessions, MIN_PASSWORD_CHARS};
 use haven_signaling::http::{app, AppState, HttpSettings};
 use haven_signaling::live::Live;
 use haven_signaling::store::{Store, StoreError};
+use haven_signaling::turn::TurnSettings;
 use tracing_subscriber::EnvFilter;
 
 use config::{Config, Settings};
@@ -184,6 +185,18 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         media_config.workers = w;
     }
     let media = MediaServer::bind(media_config).map_err(|e| e.to_string())?;
+    let turn = match &config.turn {
+        None => None,
+        Some((urls, secret_file)) => {
+            let secret = std::fs::read_to_string(secret_file).map_err(|e| {
+                format!(
+                    "cannot read the TURN secret file {}: {e}",
+                    secret_file.display()
+                )
+            })?;
+            Some(TurnSettings::new(urls.clone(), &secret).map_err(|e| e.to_string())?)
+        }
+    };
     let metrics_listener = match config.metrics_listen {
         None => None,
         Some(addr) => match std::net::TcpListener::bind(addr)
@@ -224,6 +237,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             },
             login_limit: haven_signaling::http::login_limiter(),
             knock_limit: haven_signaling::http::knock_limiter(config.knocks_per_minute),
+            turn,
         });
         lockdown::probe_on_signal(config.data_dir.clone());
         println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);

@@ -116,7 +116,7 @@ async fn login_statuses(server: &Server, client: &str, tries: usize) -> Vec<u16>
 async fn behind_a_trusted_proxy_one_guesser_does_not_lock_out_the_others() {
     // The test stands for a reverse proxy on 127.0.0.1 that names the client.
     let options = Options {
-        trusted_proxies: Some("127.0.0.1"),
+        env: vec![("HAVEN_TRUSTED_PROXIES", "127.0.0.1".into())],
         ..Options::default()
     };
     let server = Server::start_with(&["ada"], options).await;

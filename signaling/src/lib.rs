@@ -15,3 +15,4 @@ pub mod live;
 pub mod protocol;
 pub mod room;
 pub mod store;
+pub mod turn;

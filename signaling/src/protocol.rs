@@ -138,6 +138,17 @@ pub enum ClientMsg {
     Leave,
 }
 
+/// A TURN server as `RTCPeerConnection` takes it (`iceServers`).
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// Time-limited username (see `crate::turn`).
+    pub username: String,
+    /// Its password.
+    pub credential: String,
+}
+
 /// One admitted participant, as sent to the room.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct RosterItem {
@@ -189,6 +200,11 @@ pub enum ServerMsg {
     Admitted {
         /// Your participant id.
         you: u64,
+        /// TURN servers with credentials for this participant's media
+        /// connection (empty when the clinic runs none). Never sent before
+        /// admission.
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
     },
     /// Not admitted.
     Denied,

@@ -39,8 +39,29 @@ pub struct Options {
     pub capture_log: bool,
     /// Serve metrics on this port (otherwise metrics are off).
     pub metrics_port: Option<u16>,
-    /// `HAVEN_TRUSTED_PROXIES`.
-    pub trusted_proxies: Option<&'static str>,
+    /// More settings, as environment variables (`HAVEN_TRUSTED_PROXIES`, ...).
+    pub env: Vec<(&'static str, String)>,
+}
+
+/// Everything `output` (a child's stdout or stderr) says, collected by a
+/// thread as it arrives.
+pub fn collect_output(
+    mut output: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = buf.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = output.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    buf
 }
 
 pub fn is_root() -> bool {
@@ -148,9 +169,7 @@ impl Server {
         .env("HAVEN_DATA_DIR", &data_dir)
         .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))
         .stdout(Stdio::null());
-        if let Some(proxies) = options.trusted_proxies {
-            cmd.env("HAVEN_TRUSTED_PROXIES", proxies);
-        }
+        cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
         if as_nobody {
             use std::os::unix::process::CommandExt;
             for entry in walk(&data_dir) {
@@ -163,22 +182,8 @@ impl Server {
             cmd.stderr(Stdio::piped());
         }
         let mut child = cmd.spawn().expect("haven serve runs");
-        if let Some(mut stderr) = child.stderr.take() {
-            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-            let sink = buf.clone();
-            std::thread::spawn(move || {
-                use std::io::Read;
-                let mut chunk = [0u8; 8192];
-                while let Ok(n) = stderr.read(&mut chunk) {
-                    if n == 0 {
-                        break;
-                    }
-                    sink.lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
-                }
-            });
-            log = Some(buf);
+        if let Some(stderr) = child.stderr.take() {
+            log = Some(collect_output(stderr));
         }
         let base = format!("http://127.0.0.1:{port}");
         let server = Server {

@@ -15,7 +15,8 @@ use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+pub use rtc::peer_connection::configuration::RTCIceServer;
+use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceTransportPolicy};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
@@ -190,6 +191,28 @@ impl ToneClient {
     /// Build the peer connection and its offer: own audio + video, and
     /// `slots` receive-only audio/video pairs.
     pub async fn new(index: u32, slots: usize, candidates: Vec<f32>) -> Self {
+        Self::with_ice(index, slots, candidates, Vec::new(), false).await
+    }
+
+    /// As [`ToneClient::new`], with ICE servers; `relay_only` uses nothing
+    /// but TURN relays, as a member behind a firewall that blocks UDP to the
+    /// server would have to.
+    pub async fn with_ice(
+        index: u32,
+        slots: usize,
+        candidates: Vec<f32>,
+        ice_servers: Vec<RTCIceServer>,
+        relay_only: bool,
+    ) -> Self {
+        let policy = if relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        };
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(ice_servers)
+            .with_ice_transport_policy(policy)
+            .build();
         let mut media = MediaEngine::default();
         media
             .register_codec(opus_codec(), RtpCodecKind::Audio)
@@ -216,7 +239,7 @@ impl ToneClient {
             candidates,
         });
         let pc = PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(configuration)
             .with_media_engine(media)
             .with_setting_engine(settings)
             .with_interceptor_registry(registry)
@@ -275,6 +298,11 @@ impl ToneClient {
             audio_pt,
             video_pt,
         }
+    }
+
+    /// The SDP offer, to look at (before it is taken).
+    pub fn offer_text(&self) -> &str {
+        self.offer.as_deref().unwrap_or_default()
     }
 
     /// The SDP offer to hand to the SFU (once).

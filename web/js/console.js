@@ -135,7 +135,7 @@ async function startSession(g) {
       case 'admitted':
         admitted = true;
         show('session-screen');
-        session.admitted(msg.you);
+        session.admitted(msg.you, msg.ice_servers);
         panel.you = msg.you;
         announce('You are in the session.');
         return;

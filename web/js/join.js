@@ -80,7 +80,7 @@ function onMessage(msg) {
       admitted = true;
       show('session-screen');
       announce('You are in the session.');
-      session.admitted(msg.you);
+      session.admitted(msg.you, msg.ice_servers);
       return;
     case 'returned_to_waiting':
       announce('The facilitator returned you to the waiting room.');

@@ -63,10 +63,14 @@ export class MediaLink {
     this.pc = null;
   }
 
-  /** Publish `stream` and offer the receive slots. */
-  async start(stream) {
+  /**
+   * Publish `stream` and offer the receive slots. `iceServers`: the clinic's
+   * TURN server (with credentials for this session), for networks that
+   * block UDP to the server; empty when there is none.
+   */
+  async start(stream, iceServers = []) {
     this.close();
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     this.pc = pc;
     const audio = stream.getAudioTracks()[0];
     const video = stream.getVideoTracks()[0];

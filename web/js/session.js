@@ -59,13 +59,14 @@ export class Session {
   }
 
   /** Admitted: show ourselves and connect media. */
-  async admitted(you) {
+  /** @param {object[]} [iceServers] the clinic's TURN server, if any */
+  async admitted(you, iceServers = []) {
     this.you = you;
     const self = this.gallery.tile('self', this.selfName, { self: true });
     this.gallery.attach('self', this.stream.getVideoTracks());
     self.video.muted = true;
     this.slots.clear();
-    await this.link.start(this.stream);
+    await this.link.start(this.stream, iceServers);
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
   }
 

@@ -61,6 +61,8 @@ pub struct AppState<M: MediaPlane> {
     pub login_limit: limits::RateLimiter,
     /// Knocks per address.
     pub knock_limit: limits::RateLimiter,
+    /// The clinic's TURN server, if it runs one.
+    pub turn: Option<crate::turn::TurnSettings>,
 }
 
 impl<M: MediaPlane> AppState<M> {

@@ -22,6 +22,7 @@ use crate::protocol::{
 };
 use crate::room::{AccountId, Command, DisplayName, GroupId, Role, Seat};
 use crate::store::Invite;
+use crate::turn::TurnSettings;
 
 pub async fn upgrade<M: MediaPlane>(
     State(state): State<Arc<AppState<M>>>,
@@ -140,7 +141,7 @@ async fn connection<M: MediaPlane>(
     if !room.connect(conn, outbox, enter).await {
         return refuse(socket, "ended", "This session has ended.").await;
     }
-    pump(&room, conn, socket, &mut outgoing).await;
+    pump(&room, conn, socket, &mut outgoing, state.turn.as_ref()).await;
     room.lost(conn).await;
 }
 
@@ -150,12 +151,16 @@ async fn pump(
     conn: crate::room::ConnId,
     socket: WebSocket,
     outgoing: &mut mpsc::Receiver<ServerMsg>,
+    turn: Option<&TurnSettings>,
 ) {
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {
             out = outgoing.recv() => match out {
-                Some(msg) => {
+                Some(mut msg) => {
+                    if let (ServerMsg::Admitted { ice_servers, .. }, Some(turn)) = (&mut msg, turn) {
+                        *ice_servers = vec![turn.credentials(unix_now())];
+                    }
                     let Ok(text) = serde_json::to_string(&msg) else { continue };
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         return;
@@ -197,6 +202,12 @@ async fn pump(
             },
         }
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 type Door = (RoomHandle, Seat, Role, DisplayName, Option<String>);

@@ -7,7 +7,11 @@ use crate::room::{ChatText, Command, Notice, ParticipantId, Refusal, Role};
 pub fn notice_to_msg(notice: Notice) -> ServerMsg {
     match notice {
         Notice::Waiting => ServerMsg::Waiting,
-        Notice::Admitted { you } => ServerMsg::Admitted { you: you.0 },
+        Notice::Admitted { you } => ServerMsg::Admitted {
+            you: you.0,
+            // Filled in per connection by the WebSocket layer.
+            ice_servers: Vec::new(),
+        },
         Notice::Denied => ServerMsg::Denied,
         Notice::FacilitatorMessage { text } => ServerMsg::FacilitatorMessage {
             text: text.as_str().to_owned(),
