@@ -1,6 +1,7 @@
 //! HTTP hardening of the real binary: HTTPS with rustls when given a
 //! certificate, with HSTS; the security headers on every page; rate limits
-//! on login and knocks per address, also behind a trusted reverse proxy.
+//! on login and knocks per address, also behind a trusted reverse proxy;
+//! WebSockets only from Haven's own pages.
 
 mod common;
 
@@ -93,6 +94,27 @@ async fn login_and_knocks_are_rate_limited_per_address() {
         }
     }
     assert_eq!(refused, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sites_page_cannot_open_a_websocket() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = Server::start(&["ada"]).await;
+    let mut req = server.ws_url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status().as_u16(), 403)
+        }
+        Err(e) => panic!("refused, but not plainly: {e}"),
+        Ok(_) => panic!("a foreign origin opened a WebSocket"),
+    }
+    // Our own page's origin is welcome.
+    let mut req = server.ws_url().into_client_request().unwrap();
+    let own = server.base.clone();
+    req.headers_mut().insert("origin", own.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok());
 }
 
 /// Wrong-password logins "from" `client` as a proxy on loopback reports it.

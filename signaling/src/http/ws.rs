@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use haven_sfu::MediaPlane;
 use tokio::sync::mpsc;
@@ -30,11 +30,45 @@ pub async fn upgrade<M: MediaPlane>(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !same_origin(&headers, &state.settings.public_url) {
+        // Another site's page trying to open a socket in a visitor's name.
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "WebSockets are only for Haven's own pages.",
+        )
+            .into_response();
+    }
     // The cookie is read at upgrade time; members need none.
     let account = state.account(&headers);
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| connection(state, account, ip, socket))
+}
+
+/// Whether a WebSocket request comes from one of Haven's own pages.
+///
+/// Browsers always send `Origin` with a WebSocket handshake and pages cannot
+/// forge it, so a foreign origin means another site's page; it is refused
+/// (the session cookie is `SameSite=Strict` as well: defence in depth).
+/// Clients that are not browsers send no `Origin` and must prove who they
+/// are in their hello like everyone else. Our origin is the public URL's,
+/// or the `Host` the request was sent to (a proxy that keeps it).
+fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let ours = public_url.split('/').take(3).collect::<Vec<_>>().join("/");
+    if origin.eq_ignore_ascii_case(&ours) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -287,6 +321,51 @@ fn admit_to_door<M: MediaPlane>(
                 "The session has not started yet. Please come back at the group's time.",
             ))?;
             Ok((room, seat, Role::Member, name, resume))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_our_own_pages_may_open_a_socket() {
+        let public = "https://haven.clinic.example";
+        // No Origin: not a browser; the hello decides.
+        assert!(same_origin(&headers(&[]), public));
+        assert!(same_origin(
+            &headers(&[("origin", "https://haven.clinic.example")]),
+            public
+        ));
+        // Behind a proxy that keeps the Host, or on a laptop.
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            public
+        ));
+        for evil in [
+            "https://evil.example",
+            "https://haven.clinic.example.evil.example",
+            "null",
+        ] {
+            assert!(
+                !same_origin(
+                    &headers(&[("origin", evil), ("host", "haven.clinic.example")]),
+                    public
+                ),
+                "{evil} was let in"
+            );
         }
     }
 }
