@@ -254,4 +254,22 @@ mod tests {
         assert!(Config::resolve(bad, None).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn the_sample_configuration_in_deploy_is_valid() {
+        let dir = std::env::temp_dir().join(format!("haven-sample-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("haven.toml");
+        let sample = include_str!("../deploy/haven.toml");
+        std::fs::write(&file, sample).unwrap();
+        let c = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(c.public_url, "https://haven.clinic.example");
+        assert_eq!(c.trusted_proxies, vec![IpAddr::from([127, 0, 0, 1])]);
+        assert!(c.turn.is_none());
+        // With its TURN lines switched on.
+        std::fs::write(&file, sample.replace("# turn_", "turn_")).unwrap();
+        let c = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(c.turn.map(|(urls, _)| urls.len()), Some(2));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
