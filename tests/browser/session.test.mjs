@@ -48,6 +48,15 @@ test('facilitator and members in real browsers', { timeout: 240000 }, async () =
     const order = await fac.locator(tid('waiting-entry')).evaluateAll((els) => els.map((e) => e.dataset.name));
     assert.deepEqual(order, ['Sam', 'Kim', 'Lee']);
 
+    // A private word before deciding: only Lee sees it.
+    const leeEntry = fac.locator(`${tid('waiting-entry')}[data-name="Lee"]`);
+    await leeEntry.locator(tid('message-open')).click();
+    await leeEntry.locator(tid('message-text')).fill('One moment, please.');
+    await leeEntry.locator(tid('message-send')).click();
+    await eventually('Lee reads the message', async () => (await members.Lee.locator('#waiting-messages').innerText()).includes('One moment, please.'));
+    for (const other of [members.Sam, members.Kim]) {
+      assert.ok(!(await other.locator('body').innerText()).includes('One moment'), 'a private message reached someone else');
+    }
     await fac.locator(`${tid('waiting-entry')}[data-name="Lee"] ${tid('deny')}`).click();
     await members.Lee.locator('#ended-screen').waitFor({ state: 'visible' });
     assert.match(await members.Lee.locator('#ended-title').innerText(), /not admitted/);

@@ -16,7 +16,11 @@ export class StaffPanel {
     this.away = false;
 
     this.statusLine = el('p', { className: 'error', role: 'alert' });
-    this.waitingList = el('ul', { className: 'plain', 'aria-label': 'Waiting members, in order of arrival' });
+    this.waitingList = el('ul', { className: 'plain waiting-list', 'aria-label': 'Waiting members, in order of arrival' });
+    this.waitingHeading = el('h2', { id: 'waiting-heading' }, 'Waiting room');
+    this.nobodyWaiting = el('li', { className: 'note' }, 'Nobody is waiting.');
+    /** @type {Map<number, HTMLElement>} one entry per waiting member, kept across updates */
+    this.entries = new Map();
     this.admitAll = el('button', { type: 'button', dataset: { testid: 'admit-all' } }, 'Admit all');
     this.admitAll.addEventListener('click', () => this.send({ type: 'admit_all' }));
     this.people = el('ul', { className: 'plain', 'aria-label': 'People in the session' });
@@ -31,9 +35,8 @@ export class StaffPanel {
     end.addEventListener('click', () => { this.send({ type: 'end' }); this.onEnd(); });
     root.replaceChildren(
       this.statusLine,
-      el('h2', { id: 'waiting-heading' }, 'Waiting room'),
+      el('div', { className: 'row spread' }, this.waitingHeading, this.admitAll),
       this.waitingList,
-      el('div', { className: 'row' }, this.admitAll),
       el('h2', {}, 'Raised hands'),
       this.hands,
       el('h2', {}, 'In the session'),
@@ -60,29 +63,62 @@ export class StaffPanel {
     this.renderWaiting();
   }
 
+  /**
+   * Update the list in place: entries of people still waiting are kept as
+   * they are, so a message being typed (or focus on a button) survives
+   * someone else knocking or being admitted.
+   */
   renderWaiting() {
-    if (!this.waiting.length) {
-      this.waitingList.replaceChildren(el('li', { className: 'note' }, 'Nobody is waiting.'));
-      this.admitAll.disabled = true;
-      return;
+    const ids = new Set(this.waiting.map((w) => w.id));
+    for (const [id, entry] of this.entries) {
+      if (!ids.has(id)) { entry.remove(); this.entries.delete(id); }
     }
-    this.admitAll.disabled = false;
-    this.waitingList.replaceChildren(...this.waiting.map((w) => {
-      const admit = el('button', { type: 'button', dataset: { testid: 'admit' }, 'aria-label': `Admit ${w.name}` }, 'Admit');
-      admit.addEventListener('click', () => this.send({ type: 'admit', participant: w.id }));
-      const deny = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'deny' }, 'aria-label': `Deny ${w.name}` }, 'Deny');
-      deny.addEventListener('click', () => this.send({ type: 'deny', participant: w.id }));
-      const text = el('input', { type: 'text', maxLength: 1000, 'aria-label': `Private message to ${w.name}` });
-      const msg = el('button', { type: 'button', className: 'secondary', 'aria-label': `Send the message to ${w.name}` }, 'Send message');
-      msg.addEventListener('click', () => {
-        if (text.value.trim()) { this.send({ type: 'message_waiting', participant: w.id, text: text.value }); text.value = ''; }
-      });
-      return el('li', { dataset: { testid: 'waiting-entry', name: w.name } },
-        el('span', { className: 'who' }, w.name), ' ',
-        el('span', { className: `tag ${w.known ? 'known' : 'unknown'}` }, w.known ? 'personal link' : 'group link'),
-        el('div', { className: 'row' }, admit, deny),
-        el('div', { className: 'row' }, text, msg));
-    }));
+    const n = this.waiting.length;
+    this.waitingHeading.textContent = n ? `Waiting room (${n})` : 'Waiting room';
+    this.admitAll.disabled = n === 0;
+    this.admitAll.hidden = n < 2;
+    if (!n) { this.waitingList.replaceChildren(this.nobodyWaiting); return; }
+    this.nobodyWaiting.remove();
+    this.waiting.forEach((w, i) => {
+      let entry = this.entries.get(w.id);
+      if (!entry) { entry = this.waitingEntry(w); this.entries.set(w.id, entry); }
+      if (this.waitingList.children[i] !== entry) this.waitingList.insertBefore(entry, this.waitingList.children[i] || null);
+    });
+  }
+
+  /** One knock: who, how they came, admit/deny, and a private message. */
+  waitingEntry(w) {
+    const admit = el('button', { type: 'button', dataset: { testid: 'admit' }, 'aria-label': `Admit ${w.name}` }, 'Admit');
+    admit.addEventListener('click', () => this.send({ type: 'admit', participant: w.id }));
+    const deny = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'deny' }, 'aria-label': `Deny ${w.name}` }, 'Deny');
+    deny.addEventListener('click', () => this.send({ type: 'deny', participant: w.id }));
+    const inputId = `message-to-${w.id}`;
+    const text = el('input', { type: 'text', id: inputId, maxLength: 1000, required: true, dataset: { testid: 'message-text' } });
+    const form = el('form', { className: 'message-form', hidden: true },
+      el('label', { htmlFor: inputId }, `Private message to ${w.name}`),
+      el('div', { className: 'row' }, text, el('button', { type: 'submit', className: 'secondary', dataset: { testid: 'message-send' } }, 'Send')));
+    const write = el('button', { type: 'button', className: 'secondary', 'aria-expanded': 'false', dataset: { testid: 'message-open' }, 'aria-label': `Write to ${w.name}` }, 'Message…');
+    write.addEventListener('click', () => {
+      form.hidden = !form.hidden;
+      write.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) text.focus();
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) return;
+      this.send({ type: 'message_waiting', participant: w.id, text: text.value });
+      text.value = '';
+      form.hidden = true;
+      write.setAttribute('aria-expanded', 'false');
+      this.announce(`Message sent to ${w.name}.`);
+      write.focus();
+    });
+    return el('li', { className: 'waiting-entry', dataset: { testid: 'waiting-entry', name: w.name } },
+      el('div', { className: 'row' },
+        el('span', { className: 'who' }, w.name),
+        el('span', { className: `tag ${w.known ? 'known' : 'unknown'}` }, w.known ? 'personal link' : 'group link')),
+      el('div', { className: 'row' }, admit, deny, write),
+      form);
   }
 
   setRoster(list) {
