@@ -1,7 +1,9 @@
-// A member whose connection drops mid-session: the page says so plainly,
+// Connections that drop mid-session. A member's: the page says so plainly,
 // rejoins on its own without knocking again, and media flows both ways
 // again; the facilitator sees "reconnecting" meanwhile and never a second
-// copy of the member or a new knock.
+// copy of the member or a new knock. The facilitator's: members are told
+// and stay connected, a knock meanwhile waits (nobody is admitted by
+// default), and the facilitator comes back to admit it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +48,44 @@ test('a member whose connection drops rejoins on its own', { timeout: 180000 }, 
     assert.equal(await fac.locator(`${tid('tile')}[data-name="Sam"]`).count(), 1, 'one tile for Sam');
     assert.equal(await fac.locator('[data-testid="participant-row"][data-name="Sam"]').count(), 1, 'one row for Sam');
     assert.equal(await sam.locator(tid('tile')).count(), 1, 'Sam sees one tile (ada)');
+  } finally {
+    await browser.close();
+    path.stop();
+    haven.stop();
+  }
+});
+
+test('the facilitator drops: members stay, admissions wait, the facilitator returns', { timeout: 180000 }, async () => {
+  const haven = await startHaven();
+  const path = await relay(haven.base);
+  const browser = await launch();
+  try {
+    // The facilitator reaches Haven through the relay this time.
+    const fac = await newPage(browser, path.base);
+    const link = await facilitatorStarts(fac, 'Monday group');
+    const memberLink = new URL(new URL(link).pathname, haven.base).href;
+    const sam = await newPage(browser, haven.base);
+    await memberKnocks(sam, memberLink, 'Sam');
+    await fac.locator(`${tid('waiting-entry')}[data-name="Sam"] ${tid('admit')}`).click();
+    await eventually('Sam receives ada', () => receives(sam, 'ada'), 30000);
+
+    path.cut(6000);
+    await sam.locator('#facilitator-away').waitFor({ state: 'visible', timeout: 15000 });
+    await fac.locator('#reconnecting').waitFor({ state: 'visible', timeout: 10000 });
+    // Meanwhile Kim knocks and waits: nobody admits in the facilitator's absence.
+    const kim = await newPage(browser, haven.base);
+    await memberKnocks(kim, memberLink, 'Kim');
+    await sleep(1000);
+    assert.ok(await kim.locator(tid('waiting-screen')).isVisible(), 'Kim was let in without the facilitator');
+    assert.equal(await sam.locator(tid('tile')).count(), 1, 'Sam still sees only ada');
+
+    // Back: the banner goes, Kim's knock is there to decide, media flows again.
+    await sam.locator('#facilitator-away').waitFor({ state: 'hidden', timeout: 30000 });
+    await fac.locator('#reconnecting').waitFor({ state: 'hidden', timeout: 30000 });
+    await eventually('ada receives Sam again', () => receives(fac, 'Sam'), 30000);
+    await fac.locator(`${tid('waiting-entry')}[data-name="Kim"] ${tid('admit')}`).click();
+    await kim.locator('#session-screen').waitFor({ state: 'visible' });
+    await eventually('Kim receives Sam and ada', async () => (await receives(kim, 'Sam')) && (await receives(kim, 'ada')), 30000);
   } finally {
     await browser.close();
     path.stop();
