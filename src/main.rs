@@ -6,6 +6,7 @@
 mod config;
 mod lockdown;
 mod metrics;
+mod tls;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -261,6 +262,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
                     .await
                     .map_err(|e| format!("cannot load the TLS certificate or key: {e}"))?;
+                tls::reload_when_renewed(tls.clone(), cert, key);
                 let handle = axum_server::Handle::new();
                 let stopper = handle.clone();
                 tokio::spawn(async move {

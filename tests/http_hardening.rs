@@ -168,28 +168,7 @@ async fn https_with_rustls_and_hsts_when_given_a_certificate() {
     let dir = std::env::temp_dir().join(format!("haven-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(ok.success());
+    self_signed(&cert, &key, "localhost");
     let data = dir.join("data");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -224,6 +203,23 @@ async fn https_with_rustls_and_hsts_when_given_a_certificate() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let plain = curl_headers(&[&format!("http://127.0.0.1:{port}/healthz")]);
+    // A renewed certificate is taken up on SIGHUP, without a restart.
+    let before = served_subject(port);
+    self_signed(&cert, &key, "renewed.localhost");
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut after = String::new();
+    for _ in 0..50 {
+        after = served_subject(port);
+        if after.contains("renewed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let still_running = child.try_wait().unwrap().is_none();
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -239,4 +235,47 @@ async fn https_with_rustls_and_hsts_when_given_a_certificate() {
         !plain.contains(" 200"),
         "plain HTTP answered on the TLS port: {plain}"
     );
+    assert!(
+        before.contains("CN=localhost") || before.contains("CN = localhost"),
+        "{before}"
+    );
+    assert!(still_running, "SIGHUP stopped the server");
+    assert!(
+        after.contains("renewed.localhost"),
+        "the renewed certificate is not served: {after}"
+    );
+}
+
+/// A self-signed certificate for `cn`, written over `cert` and `key`.
+fn self_signed(cert: &std::path::Path, key: &std::path::Path, cn: &str) {
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args([
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+        ])
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(ok.success());
+}
+
+/// The subject of the certificate the server presents on `port`.
+fn served_subject(port: u16) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect 127.0.0.1:{port} </dev/null 2>/dev/null | openssl x509 -noout -subject"
+        ))
+        .output()
+        .expect("openssl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
