@@ -19,13 +19,15 @@ async function freePort() {
   });
 }
 
-/** Start `haven serve` with a facilitator account `ada`. */
-export async function startHaven() {
+/** Start `haven serve` with facilitator accounts (`ada` unless told). */
+export async function startHaven(accounts = ['ada']) {
   const dataDir = mkdtempSync(join(tmpdir(), 'haven-browser-'));
-  const add = spawnSync(HAVEN, ['facilitator', 'add', 'ada', '--password-stdin', '--data-dir', dataDir], {
-    input: `${PASSWORD}\n`, env: { ...process.env, HAVEN_LOG: 'warn' },
-  });
-  if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
+  for (const account of accounts) {
+    const add = spawnSync(HAVEN, ['facilitator', 'add', account, '--password-stdin', '--data-dir', dataDir], {
+      input: `${PASSWORD}\n`, env: { ...process.env, HAVEN_LOG: 'warn' },
+    });
+    if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
+  }
   const port = await freePort();
   const child = spawn(HAVEN, ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir], {
     env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
@@ -65,13 +67,19 @@ export async function newPage(browser, base, viewport = { width: 1280, height: 8
 
 export const tid = (id) => `[data-testid="${id}"]`;
 
-/** Log in as ada, create a group, start its session; returns the invite link. */
-export async function facilitatorStarts(page, groupName) {
+/** Log in to the console as `account`. */
+export async function logIn(page, account) {
   await page.goto('/');
-  await page.fill(tid('login-username'), 'ada');
+  await page.fill(tid('login-username'), account);
   await page.fill(tid('login-password'), PASSWORD);
   await page.click(tid('login-submit'));
+}
+
+/** Log in as ada, create a group, start its session; returns the invite link. */
+export async function facilitatorStarts(page, groupName, coFacilitator = '') {
+  await logIn(page, 'ada');
   await page.fill(tid('group-create-name'), groupName);
+  if (coFacilitator) await page.fill('#group-co', coFacilitator);
   await page.click(tid('group-create-submit'));
   const card = page.locator('section.card', { hasText: groupName });
   const link = (await card.locator(tid('group-invite-link')).textContent()).trim();

@@ -29,7 +29,7 @@ export class StaffPanel {
     this.lockBtn.addEventListener('click', () => this.send({ type: 'lock', locked: !this.locked }));
     this.chatBtn = el('button', { type: 'button', className: 'secondary', 'aria-pressed': 'false' }, 'Turn chat off');
     this.chatBtn.addEventListener('click', () => this.send({ type: 'set_chat', enabled: !this.chat }));
-    this.takeOver = el('button', { type: 'button', hidden: true }, 'Take over facilitation');
+    this.takeOver = el('button', { type: 'button', hidden: true, dataset: { testid: 'take-over' } }, 'Take over facilitation');
     this.takeOver.addEventListener('click', () => this.send({ type: 'take_over' }));
     const end = el('button', { type: 'button', className: 'danger', dataset: { testid: 'session-end' } }, 'End the session for everyone');
     end.addEventListener('click', () => { this.send({ type: 'end' }); this.onEnd(); });
