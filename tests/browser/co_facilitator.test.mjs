@@ -1,7 +1,7 @@
 // The facilitator's connection drops for good while the co-facilitator is
 // in the session: admissions wait until the co-facilitator takes over from
-// their own console, then the co-facilitator admits a knocking member. The
-// facilitator, back, finds the room run by the co-facilitator.
+// their own console, then the co-facilitator admits a knocking member and
+// has the facilitator's controls.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
