@@ -23,18 +23,60 @@ use super::AppState;
 /// Addresses tracked at most; the least recently seen is forgotten first.
 const MAX_TRACKED: usize = 10_000;
 
-/// A token bucket per address.
-pub struct RateLimiter {
+/// A token bucket: `burst` at once, then `per_second`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    tokens: f64,
+    seen: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(burst: u32, per_second: f64, now: Instant) -> Self {
+        Self {
+            burst: f64::from(burst),
+            per_second,
+            tokens: f64::from(burst),
+            seen: now,
+        }
+    }
+
+    /// Whether one more may go now (and count it).
+    pub fn take(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.seen).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.seen = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Messages one WebSocket may send: a burst of 40, then 10 a second. Far
+/// above what a person does (chat, hands, mutes, admissions), and low enough
+/// that one client cannot flood everyone else's connection with chat or
+/// roster updates.
+pub fn message_budget(now: Instant) -> Bucket {
+    Bucket::new(40, 10.0, now)
+}
+
+/// A token bucket per address.
+pub struct RateLimiter {
+    burst: u32,
+    per_second: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
 impl RateLimiter {
     /// `burst` attempts at once, refilled at `per_minute`.
     pub fn new(burst: u32, per_minute: u32) -> Self {
         Self {
-            burst: f64::from(burst),
+            burst,
             per_second: f64::from(per_minute) / 60.0,
             buckets: Mutex::new(HashMap::new()),
         }
@@ -44,28 +86,22 @@ impl RateLimiter {
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
-            let full = Duration::from_secs_f64(self.burst / self.per_second);
-            buckets.retain(|_, (_, seen)| now.duration_since(*seen) < full);
+            let full = Duration::from_secs_f64(f64::from(self.burst) / self.per_second);
+            buckets.retain(|_, b| now.saturating_duration_since(b.seen) < full);
             if buckets.len() >= MAX_TRACKED {
                 if let Some(oldest) = buckets
                     .iter()
-                    .min_by_key(|(_, (_, seen))| *seen)
+                    .min_by_key(|(_, b)| b.seen)
                     .map(|(ip, _)| *ip)
                 {
                     buckets.remove(&oldest);
                 }
             }
         }
-        let (tokens, seen) = buckets.entry(ip).or_insert((self.burst, now));
-        let refill = now.duration_since(*seen).as_secs_f64() * self.per_second;
-        *tokens = (*tokens + refill).min(self.burst);
-        *seen = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| Bucket::new(self.burst, self.per_second, now))
+            .take(now)
     }
 }
 

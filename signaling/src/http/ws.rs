@@ -3,7 +3,7 @@
 //! room's decision.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use haven_sfu::MediaPlane;
 use tokio::sync::mpsc;
 
-use super::limits::ClientIp;
+use super::limits::{message_budget, ClientIp};
 use super::AppState;
 use crate::auth::{looks_like_token, random_token};
 use crate::live::{RoomHandle, CONN_QUEUE};
@@ -188,6 +188,8 @@ async fn pump(
     turn: Option<&TurnSettings>,
 ) {
     let (mut sink, mut stream) = socket.split();
+    let mut budget = message_budget(Instant::now());
+    let mut last_warning: Option<Instant> = None;
     loop {
         tokio::select! {
             out = outgoing.recv() => match out {
@@ -209,6 +211,18 @@ async fn pump(
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(msg)) => match parse(msg) {
+                    Some(Ok(_)) if !budget.take(Instant::now()) => {
+                        // Dropped, with at most one warning a second.
+                        let now = Instant::now();
+                        if last_warning.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
+                            last_warning = Some(now);
+                            let error = ServerMsg::error("rate_limited", "Too many messages at once; some were not delivered. Please slow down.");
+                            let Ok(text) = serde_json::to_string(&error) else { continue };
+                            if sink.send(Message::Text(text.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     Some(Ok(msg)) => {
                         let delivered = room.message(conn, msg).await;
                         if !delivered {
