@@ -22,6 +22,7 @@ const TONES: [f32; 2] = [440.0, 660.0];
 struct Coturn {
     child: Child,
     log: Arc<Mutex<String>>,
+    pid_file: std::path::PathBuf,
 }
 
 impl Coturn {
@@ -47,13 +48,17 @@ impl Coturn {
                 "--verbose",
             ])
             .args(["--log-file", "stdout", "--pidfile"])
-            .arg(pid_file)
+            .arg(&pid_file)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("coturn's turnserver runs (scripts/test installs coturn)");
         let log = common::collect_output(child.stdout.take().unwrap());
-        Self { child, log }
+        Self {
+            child,
+            log,
+            pid_file,
+        }
     }
 }
 
@@ -61,6 +66,16 @@ impl Drop for Coturn {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.pid_file);
+    }
+}
+
+/// Deletes a file when the test ends, however it ends.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -70,6 +85,7 @@ async fn member_behind_a_udp_blocking_firewall_joins_through_turn() {
     let coturn = Coturn::start(turn_port);
     let secret_file = std::env::temp_dir().join(format!("haven-turn-secret-{turn_port}"));
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let _remove_secret = RemoveOnDrop(secret_file.clone());
     let turn_url = format!("turn:127.0.0.1:{turn_port}?transport=udp");
     let options = Options {
         env: vec![
@@ -164,5 +180,4 @@ async fn member_behind_a_udp_blocking_firewall_joins_through_turn() {
     for s in senders {
         let _ = s.await;
     }
-    let _ = std::fs::remove_file(secret_file);
 }
