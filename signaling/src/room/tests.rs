@@ -58,6 +58,26 @@ impl Harness {
         });
         (attached.unwrap_or(id), fx)
     }
+    /// The facilitator, on connection 1.
+    fn facilitator(&mut self) -> ParticipantId {
+        self.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F")
+            .0
+    }
+    /// Member "M" with personal link 1 on connection 2, admitted by `fac`.
+    fn admitted_member(&mut self, fac: ParticipantId) -> ParticipantId {
+        let (m, _) = self.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+        self.run(Command::Admit { by: fac, who: m });
+        m
+    }
+    /// As `admitted_member`, and connected to the media plane.
+    fn member_with_media(&mut self, fac: ParticipantId) -> ParticipantId {
+        let m = self.admitted_member(fac);
+        self.run(Command::Offer {
+            by: m,
+            sdp: "v=0".into(),
+        });
+        m
+    }
 }
 
 fn notices_to(fx: &[Effect], to: ParticipantId) -> Vec<&Notice> {
@@ -135,7 +155,7 @@ fn late_facilitator_means_nobody_is_admitted() {
 #[test]
 fn capacity_is_never_exceeded_and_the_facilitator_is_told_why() {
     let mut h = Harness::new(2);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let fac = h.facilitator();
     let ids: Vec<ParticipantId> = (0..4)
         .map(|i| {
             h.enter(10 + i, Seat::Personal(LinkId(i as i64)), Role::Member, "M")
@@ -151,7 +171,7 @@ fn capacity_is_never_exceeded_and_the_facilitator_is_told_why() {
 #[test]
 fn removed_link_is_refused_for_the_rest_of_the_session() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let fac = h.facilitator();
     let (m, _) = h.enter(2, Seat::Personal(LinkId(5)), Role::Member, "M");
     h.run(Command::Admit { by: fac, who: m });
     let fx = h.run(Command::Remove { by: fac, who: m });
@@ -167,9 +187,8 @@ fn removed_link_is_refused_for_the_rest_of_the_session() {
 #[test]
 fn dropped_member_rejoins_within_grace_without_knocking_and_a_second_device_replaces_the_first() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
-    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
-    h.run(Command::Admit { by: fac, who: m });
+    let fac = h.facilitator();
+    let m = h.admitted_member(fac);
     h.run(Command::ConnectionLost { conn: ConnId(2) });
     h.now += Duration::from_secs(10);
     h.run(Command::Tick);
@@ -191,7 +210,7 @@ fn dropped_member_rejoins_within_grace_without_knocking_and_a_second_device_repl
 #[test]
 fn facilitator_drop_freezes_admissions_until_the_co_facilitator_takes_over() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let fac = h.facilitator();
     let (co, _) = h.enter(2, Seat::Staff(AccountId(2)), Role::CoFacilitator, "C");
     let (m, _) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
     let fx = h.run(Command::Admit { by: co, who: m });
@@ -217,13 +236,8 @@ fn facilitator_drop_freezes_admissions_until_the_co_facilitator_takes_over() {
 #[test]
 fn facilitator_mute_reaches_the_sfu_and_may_forbid_unmuting() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
-    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
-    h.run(Command::Admit { by: fac, who: m });
-    h.run(Command::Offer {
-        by: m,
-        sdp: "v=0".into(),
-    });
+    let fac = h.facilitator();
+    let m = h.member_with_media(fac);
     let fx = h.run(Command::Mute {
         by: fac,
         who: m,
@@ -267,13 +281,8 @@ fn facilitator_mute_reaches_the_sfu_and_may_forbid_unmuting() {
 #[test]
 fn return_to_waiting_stops_media_and_hides_the_room_again() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
-    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
-    h.run(Command::Admit { by: fac, who: m });
-    h.run(Command::Offer {
-        by: m,
-        sdp: "v=0".into(),
-    });
+    let fac = h.facilitator();
+    let m = h.member_with_media(fac);
     let fx = h.run(Command::ReturnToWaiting { by: fac, who: m });
     assert!(fx.contains(&Effect::MediaRemove { who: m }));
     assert_eq!(
@@ -286,7 +295,7 @@ fn return_to_waiting_stops_media_and_hides_the_room_again() {
 #[test]
 fn ending_the_session_closes_everyone_and_refuses_newcomers() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let fac = h.facilitator();
     let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
     let fx = h.run(Command::End { by: fac });
     assert!(notices_to(&fx, m).contains(&&Notice::SessionEnded));
@@ -304,7 +313,7 @@ fn ending_the_session_closes_everyone_and_refuses_newcomers() {
 #[test]
 fn hands_are_shown_in_the_order_raised() {
     let mut h = Harness::new(12);
-    let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    let fac = h.facilitator();
     let a = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "A").0;
     let b = h.enter(3, Seat::Personal(LinkId(2)), Role::Member, "B").0;
     h.run(Command::AdmitAll { by: fac });
