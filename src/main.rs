@@ -238,6 +238,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             },
             login_limit: haven_signaling::http::login_limiter(),
             knock_limit: haven_signaling::http::knock_limiter(config.knocks_per_minute),
+            bad_link_limit: haven_signaling::http::bad_link_limiter(),
             turn,
         });
         lockdown::probe_on_signal(config.data_dir.clone());

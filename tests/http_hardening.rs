@@ -96,6 +96,34 @@ async fn login_and_knocks_are_rate_limited_per_address() {
     assert_eq!(refused, 4);
 }
 
+/// Finding 4 of the hardening round: guessing links from a network (a
+/// clinic's shared NAT) must not spend the knock budget of the real members
+/// behind it. Unknown links have a bucket of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bogus_links_do_not_use_up_real_members_knocks() {
+    let server = Server::start(&["ada"]).await;
+    let console = Console::login(&server, "ada").await;
+    let (_, token) = console.open_group("Shared NAT group", 12).await;
+    let bogus = "A".repeat(43);
+    let mut codes = Vec::new();
+    for i in 0..25 {
+        let mut ws = Ws::connect(&server, None).await;
+        ws.send(hello_member(&bogus, &format!("Guess{i}"))).await;
+        codes.push(ws.expect_type("error").await["code"].clone());
+    }
+    assert_eq!(codes[0], "bad_link");
+    assert_eq!(
+        codes.last().unwrap(),
+        "rate_limited",
+        "link guessing was not slowed: {codes:?}"
+    );
+    // A member with the real link, from the same address, still knocks.
+    let mut member = Ws::connect(&server, None).await;
+    member.send(hello_member(&token, "Real member")).await;
+    member.expect_type("welcome").await;
+    member.expect_type("waiting").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_sites_page_cannot_open_a_websocket() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;

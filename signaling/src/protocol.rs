@@ -33,7 +33,7 @@ pub enum Join {
         name: String,
         /// The member accepted the group agreement.
         agreed: bool,
-        /// A secret the client keeps to come back after a drop (group links).
+        /// The secret from an earlier `welcome`, to come back after a drop.
         #[serde(default)]
         resume: Option<String>,
     },
@@ -181,6 +181,10 @@ pub struct WaitingItem {
     pub name: String,
     /// Came by a personal link.
     pub known: bool,
+    /// The participant already here on the same personal link, if any: this
+    /// knock is a second device (or someone else holding the link).
+    #[serde(default)]
+    pub device_of: Option<u64>,
 }
 
 /// Messages to a client.
@@ -191,7 +195,8 @@ pub enum ServerMsg {
     Welcome {
         /// Protocol version.
         v: u32,
-        /// Resume secret (members).
+        /// The secret that resumes this participant after a drop, without
+        /// knocking (members). A link alone never does.
         resume: Option<String>,
     },
     /// You are in the waiting room; nobody can see or hear you.
@@ -255,6 +260,8 @@ pub enum ServerMsg {
     ReturnedToWaiting,
     /// You were removed.
     Removed,
+    /// You were admitted on another device; this connection is closed.
+    Replaced,
     /// The session ended.
     SessionEnded,
     /// The facilitator is away (true) or back (false).

@@ -17,6 +17,7 @@ let admitted = false;
 const ENDINGS = {
   denied: ['You were not admitted', 'The facilitator did not admit you to this session. If you think this is a mistake, contact them.'],
   removed: ['You were removed from the session', 'The facilitator removed you from this session.'],
+  replaced: ['You joined from another device', 'The facilitator let you in on your other device, so this page has closed.'],
   session_ended: ['The session has ended', 'Thank you for being part of the group.'],
   left: ['You have left the session', 'You can close this page.'],
 };
@@ -98,6 +99,7 @@ function onMessage(msg) {
       return;
     case 'denied':
     case 'removed':
+    case 'replaced':
     case 'session_ended':
       end(msg.type);
       return;

@@ -57,7 +57,10 @@ export class StaffPanel {
   setWaiting(list) {
     const before = new Set(this.waiting.map((w) => w.id));
     for (const w of list) {
-      if (!before.has(w.id)) this.announce(`${w.name} is waiting (${w.known ? 'personal link' : 'group link'}).`);
+      if (!before.has(w.id)) {
+        const how = w.device_of != null ? 'a new device on a personal link already in use' : (w.known ? 'personal link' : 'group link');
+        this.announce(`${w.name} is waiting (${how}).`);
+      }
     }
     this.waiting = list;
     this.renderWaiting();
@@ -84,6 +87,19 @@ export class StaffPanel {
       if (!entry) { entry = this.waitingEntry(w); this.entries.set(w.id, entry); }
       if (this.waitingList.children[i] !== entry) this.waitingList.insertBefore(entry, this.waitingList.children[i] || null);
     });
+  }
+
+  /**
+   * A knock on a personal link someone is already using: the same person on
+   * a second device, or someone else holding their link. The facilitator
+   * decides; admitting it replaces the other device.
+   */
+  deviceNote(w) {
+    if (w.device_of === null || w.device_of === undefined) return null;
+    const holder = [...this.roster, ...this.waiting].find((p) => p.id === w.device_of);
+    const who = holder ? holder.name : 'someone';
+    return el('p', { className: 'note device', dataset: { testid: 'new-device' } },
+      `New device: this link is already in use by ${who}. Admit only if you know it is them; admitting replaces their other device.`);
   }
 
   /** One knock: who, how they came, admit/deny, and a private message. */
@@ -117,6 +133,7 @@ export class StaffPanel {
       el('div', { className: 'row' },
         el('span', { className: 'who' }, w.name),
         el('span', { className: `tag ${w.known ? 'known' : 'unknown'}` }, w.known ? 'personal link' : 'group link')),
+      this.deviceNote(w),
       el('div', { className: 'row' }, admit, deny, write),
       form);
   }

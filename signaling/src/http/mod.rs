@@ -3,6 +3,7 @@
 //! everyone in a session.
 
 mod api;
+mod door;
 pub mod limits;
 mod web;
 mod ws;
@@ -47,6 +48,13 @@ pub fn knock_limiter(per_minute: u32) -> limits::RateLimiter {
     limits::RateLimiter::new((per_minute / 2).max(20), per_minute)
 }
 
+/// Hellos with an unknown or revoked link, per address: a burst of 10, then
+/// 10 a minute. Kept apart from the knock budget so that strangers guessing
+/// links cannot use up the allowance of real members behind the same NAT.
+pub fn bad_link_limiter() -> limits::RateLimiter {
+    limits::RateLimiter::new(10, 10)
+}
+
 /// Everything the handlers share.
 pub struct AppState<M: MediaPlane> {
     /// The database.
@@ -59,8 +67,10 @@ pub struct AppState<M: MediaPlane> {
     pub settings: HttpSettings,
     /// Login attempts per address.
     pub login_limit: limits::RateLimiter,
-    /// Knocks per address.
+    /// Knocks (with a valid link) per address.
     pub knock_limit: limits::RateLimiter,
+    /// Hellos with a link that does not exist, per address.
+    pub bad_link_limit: limits::RateLimiter,
     /// The clinic's TURN server, if it runs one.
     pub turn: Option<crate::turn::TurnSettings>,
 }

@@ -13,15 +13,14 @@ use futures_util::{SinkExt, StreamExt};
 use haven_sfu::MediaPlane;
 use tokio::sync::mpsc;
 
+use super::door;
 use super::limits::{message_budget, ClientIp};
 use super::AppState;
-use crate::auth::{looks_like_token, random_token};
 use crate::live::{RoomHandle, CONN_QUEUE};
 use crate::protocol::{
-    ClientMsg, Join, ServerMsg, HELLO_TIMEOUT_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, ServerMsg, HELLO_TIMEOUT_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
-use crate::room::{AccountId, Command, DisplayName, GroupId, Role, Seat};
-use crate::store::Invite;
+use crate::room::{AccountId, Arrival, Command, Role};
 use crate::turn::TurnSettings;
 
 pub async fn upgrade<M: MediaPlane>(
@@ -139,39 +138,28 @@ async fn connection<M: MediaPlane>(
         Ok(None) => return,
         Err(_) => return refuse(socket, "timeout", "No hello within 10 seconds.").await,
     };
-    let knocking = matches!(join, Join::Member { .. });
-    if knocking && ip.is_some_and(|ip| !state.knock_limit.allow(ip, std::time::Instant::now())) {
-        return refuse(
-            socket,
-            "rate_limited",
-            "Too many attempts from your network; wait a minute and try again.",
-        )
-        .await;
-    }
-    let (room, seat, role, name, resume) = match admit_to_door(&state, account, join) {
-        Ok(found) => found,
-        Err((code, message)) => return refuse(socket, code, message).await,
+    let door = match door::check(&state, account, ip, join, Instant::now()) {
+        Ok(door) => door,
+        Err(turned_away) => return refuse(socket, turned_away.code, turned_away.message).await,
     };
-    if !send(
-        &mut socket,
-        &ServerMsg::Welcome {
-            v: PROTOCOL_VERSION,
-            resume,
-        },
-    )
-    .await
-    {
+    let welcome = ServerMsg::Welcome {
+        v: PROTOCOL_VERSION,
+        resume: (door.role == Role::Member).then(|| door.key.as_str().to_owned()),
+    };
+    if !send(&mut socket, &welcome).await {
         return;
     }
     let conn = state.live.new_conn();
     let (outbox, mut outgoing) = mpsc::channel(CONN_QUEUE);
-    let enter = Command::Enter {
+    let enter = Command::Enter(Arrival {
         conn,
         id: state.live.new_participant(),
-        seat,
-        role,
-        name,
-    };
+        seat: door.seat,
+        role: door.role,
+        name: door.name,
+        key: door.key,
+    });
+    let room = door.room;
     if !room.connect(conn, outbox, enter).await {
         return refuse(socket, "ended", "This session has ended.").await;
     }
@@ -256,87 +244,6 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-type Door = (RoomHandle, Seat, Role, DisplayName, Option<String>);
-
-/// Who this is and which open session they may knock on or enter.
-fn admit_to_door<M: MediaPlane>(
-    state: &AppState<M>,
-    account: Option<AccountId>,
-    join: Join,
-) -> Result<Door, (&'static str, &'static str)> {
-    match join {
-        Join::Staff { group, name } => {
-            let account = account.ok_or(("login_required", "Log in first."))?;
-            let g = state
-                .store
-                .group(GroupId(group))
-                .ok()
-                .flatten()
-                .ok_or(("no_such_group", "No such group."))?;
-            let role = if g.facilitator == account {
-                Role::Facilitator
-            } else if g.co_facilitator == Some(account) {
-                Role::CoFacilitator
-            } else {
-                return Err(("no_such_group", "No such group."));
-            };
-            let name =
-                DisplayName::parse(&name).ok_or(("bad_name", "A name is 1 to 40 characters."))?;
-            let room = state
-                .live
-                .session(g.id)
-                .ok_or(("no_session", "Start the session first."))?;
-            Ok((room, Seat::Staff(account), role, name, None))
-        }
-        Join::Member {
-            token,
-            name,
-            agreed,
-            resume,
-        } => {
-            if !looks_like_token(&token) {
-                return Err(("bad_link", "This invite link is not valid."));
-            }
-            let invite = state.store.invite(&token).ok().flatten().ok_or((
-                "bad_link",
-                "This invite link is not valid, or it was revoked.",
-            ))?;
-            if !agreed {
-                return Err((
-                    "agreement_required",
-                    "Please read and accept the group agreement first.",
-                ));
-            }
-            let name = DisplayName::parse(&name).ok_or((
-                "bad_name",
-                "A name is 1 to 40 characters (a pseudonym is fine).",
-            ))?;
-            let (group, seat, resume) = match invite {
-                Invite::Personal(g, link) => (g, Seat::Personal(link), None),
-                Invite::Group(g) => {
-                    let resume = match resume {
-                        Some(r) if looks_like_token(&r) => r,
-                        Some(_) => return Err(("bad_resume", "The resume key is not valid.")),
-                        None => random_token(),
-                    };
-                    (
-                        g,
-                        Seat::Group {
-                            resume: resume.clone(),
-                        },
-                        Some(resume),
-                    )
-                }
-            };
-            let room = state.live.session(group.id).ok_or((
-                "no_session",
-                "The session has not started yet. Please come back at the group's time.",
-            ))?;
-            Ok((room, seat, Role::Member, name, resume))
-        }
-    }
 }
 
 #[cfg(test)]

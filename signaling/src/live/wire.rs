@@ -39,6 +39,7 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                     id: e.id.0,
                     name: e.name.as_str().to_owned(),
                     known: e.known,
+                    device_of: e.device_of.map(|d| d.0),
                 })
                 .collect(),
         },
@@ -64,6 +65,7 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
         },
         Notice::ReturnedToWaiting => ServerMsg::ReturnedToWaiting,
         Notice::Removed => ServerMsg::Removed,
+        Notice::Replaced => ServerMsg::Replaced,
         Notice::SessionEnded => ServerMsg::SessionEnded,
         Notice::FacilitatorAway { away } => ServerMsg::FacilitatorAway { away },
         Notice::Refused(r) => refusal_msg(r),

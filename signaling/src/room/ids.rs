@@ -16,26 +16,57 @@ pub struct GroupId(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(pub i64);
 
-/// What a person came in with. It decides whether they are "known" to the
-/// facilitator, and identifies them again when they reconnect.
+/// What a person came in with: which door they used. It decides whether
+/// they are "known" to the facilitator and what is blocked when they are
+/// removed or denied. It is never enough to take a seat that is already
+/// occupied: that needs the occupant's [`ResumeKey`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Seat {
-    /// A facilitator or co-facilitator account.
+    /// A facilitator or co-facilitator account (authenticated by login).
     Staff(AccountId),
-    /// A member's personal link: one participant per link, however many devices.
+    /// A member's personal link. A link is an invitation to knock: copied
+    /// to a second device (or stolen), it knocks again.
     Personal(LinkId),
-    /// A member who came by the group link; the resume key (a random secret
-    /// the client keeps) lets them reconnect without knocking again.
-    Group {
-        /// The client's resume secret.
-        resume: String,
-    },
+    /// A member who came by the group link.
+    Group,
 }
 
 impl Seat {
     /// Whether the facilitator issued this person their own link.
     pub fn is_known(&self) -> bool {
-        !matches!(self, Seat::Group { .. })
+        !matches!(self, Seat::Group)
+    }
+}
+
+/// The per-connection secret handed out in `welcome`: presenting it again
+/// (after a drop, a reload, a network change) resumes the participant it
+/// was given to, without knocking. Nothing else does. Never logged (its
+/// `Debug` is redacted).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ResumeKey(String);
+
+impl ResumeKey {
+    /// A key the server generated or a client presented (already checked
+    /// to look like a token by the caller).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// The secret, to hand to its owner in `welcome` (never to logs).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Compare in time that does not depend on where the keys differ.
+    pub fn matches(&self, other: &ResumeKey) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl fmt::Debug for ResumeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeKey(<redacted>)")
     }
 }
 

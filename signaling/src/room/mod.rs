@@ -7,6 +7,7 @@
 //! waiting, raised hands, chat policy, reconnects and the end of the session.
 //! Nobody is ever admitted except by a moderator's `Admit`/`AdmitAll`.
 
+mod gate;
 mod ids;
 mod moderation;
 mod presence;
@@ -16,9 +17,10 @@ mod views;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
+pub use gate::Arrival;
 pub use ids::{
-    AccountId, Capabilities, ChatText, DisplayName, GroupId, LinkId, ParticipantId, Role, RoomId,
-    Seat,
+    AccountId, Capabilities, ChatText, DisplayName, GroupId, LinkId, ParticipantId, ResumeKey,
+    Role, RoomId, Seat,
 };
 pub use types::{
     AuditAction, Command, ConnId, Effect, Notice, Refusal, RoomSettings, RosterEntry, WaitingEntry,
@@ -36,6 +38,10 @@ enum Stage {
 #[derive(Debug)]
 struct Person {
     seat: Seat,
+    /// The secret that resumes this participant (see `gate.rs`).
+    key: ResumeKey,
+    /// Arrived on a personal link someone else here already held.
+    device_of: Option<ParticipantId>,
     role: Role,
     name: DisplayName,
     stage: Stage,
@@ -70,8 +76,8 @@ pub struct Room {
     locked: bool,
     chat_enabled: bool,
     ended: bool,
-    /// Seats removed or denied this session: never admitted again.
-    blocked: HashSet<Seat>,
+    /// Links and keys removed or denied this session: never admitted again.
+    blocked: HashSet<gate::Barred>,
     next_order: u64,
 }
 
@@ -143,24 +149,10 @@ impl Room {
     /// Apply one command.
     pub fn handle(&mut self, now: Instant, command: Command) -> Vec<Effect> {
         let mut fx = Vec::new();
-        if self.ended {
-            if let Command::Enter { conn, .. } = command {
-                fx.push(Effect::Reply {
-                    conn,
-                    notice: Notice::Refused(Refusal::Ended),
-                });
-                fx.push(Effect::Close { conn });
-            }
-            return fx;
-        }
         match command {
-            Command::Enter {
-                conn,
-                id,
-                seat,
-                role,
-                name,
-            } => self.enter(conn, id, seat, role, name, &mut fx),
+            // The gate also turns arrivals away from an ended session.
+            Command::Enter(arrival) => self.enter(arrival, &mut fx),
+            _ if self.ended => {}
             Command::ConnectionLost { conn } => self.connection_lost(now, conn, &mut fx),
             Command::Tick => self.tick(now, &mut fx),
             Command::Leave { by } => self.depart(by, &mut fx),

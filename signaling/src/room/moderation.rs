@@ -28,7 +28,14 @@ impl Room {
             fx.push(refuse(by, Refusal::NoSuchParticipant));
             return true;
         }
-        if self.admitted_members() >= self.settings.capacity {
+        // A second device on a personal link replaces whoever holds the link
+        // now: one participant per link, and no seat for two devices.
+        let replaced: Vec<ParticipantId> = self.same_link(who);
+        let freed = replaced
+            .iter()
+            .filter(|id| self.people[id].stage == Stage::Admitted)
+            .count();
+        if self.admitted_members() - freed >= self.settings.capacity {
             fx.push(refuse(
                 by,
                 Refusal::Full {
@@ -37,7 +44,23 @@ impl Room {
             ));
             return false;
         }
-        self.people.get_mut(&who).expect("checked").stage = Stage::Admitted;
+        let mut forced = None;
+        for old in replaced {
+            if let Some(p) = self.people.remove(&old) {
+                if p.stage == Stage::Admitted {
+                    // A facilitator's mute follows the person to the new device.
+                    forced = Some((p.forced_audio, p.forced_video, p.may_unmute));
+                }
+                fx.push(notify(old, Notice::Replaced));
+                self.departed(old, p, fx);
+            }
+        }
+        let p = self.people.get_mut(&who).expect("checked");
+        p.stage = Stage::Admitted;
+        p.device_of = None;
+        if let Some((audio, video, may_unmute)) = forced {
+            (p.forced_audio, p.forced_video, p.may_unmute) = (audio, video, may_unmute);
+        }
         fx.push(audit(AuditAction::Admitted, Some(by), who));
         fx.push(notify(who, Notice::Admitted { you: who }));
         fx.push(notify(
@@ -46,9 +69,55 @@ impl Room {
                 enabled: self.chat_enabled,
             },
         ));
+        if let Some((audio, video, may_unmute)) = forced.filter(|(a, v, _)| *a || *v) {
+            fx.push(notify(
+                who,
+                Notice::ForcedMute {
+                    audio,
+                    video,
+                    may_unmute,
+                },
+            ));
+        }
         self.broadcast_roster(fx);
         self.send_waiting_list(fx);
         true
+    }
+
+    /// Everyone else here on the same personal link as `who`.
+    fn same_link(&self, who: ParticipantId) -> Vec<ParticipantId> {
+        let Some(seat @ Seat::Personal(_)) = self.people.get(&who).map(|p| &p.seat) else {
+            return Vec::new();
+        };
+        self.people
+            .iter()
+            .filter(|(id, p)| **id != who && p.seat == *seat)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Bar a link or key for the rest of the session. Barring a link also
+    /// turns away anyone else still here on it (a second device waiting).
+    fn bar(&mut self, barred: gate::Barred, fx: &mut Vec<Effect>) {
+        if let gate::Barred::Link(link) = &barred {
+            let others: Vec<ParticipantId> = self
+                .people
+                .iter()
+                .filter(|(_, p)| p.seat == Seat::Personal(*link))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in others {
+                if let Some(p) = self.people.remove(&id) {
+                    let notice = match p.stage {
+                        Stage::Admitted => Notice::Removed,
+                        Stage::Waiting { .. } => Notice::Denied,
+                    };
+                    fx.push(notify(id, notice));
+                    self.departed(id, p, fx);
+                }
+            }
+        }
+        self.blocked.insert(barred);
     }
 
     pub(super) fn deny(&mut self, by: ParticipantId, who: ParticipantId, fx: &mut Vec<Effect>) {
@@ -61,13 +130,11 @@ impl Room {
             return;
         }
         let p = self.people.remove(&who).expect("checked");
-        self.blocked.insert(p.seat);
         fx.push(audit(AuditAction::Denied, Some(by), who));
         fx.push(notify(who, Notice::Denied));
-        if let Some(conn) = p.conn {
-            fx.push(Effect::Close { conn });
-        }
-        self.send_waiting_list(fx);
+        let barred = Room::barred(&p);
+        self.departed(who, p, fx);
+        self.bar(barred, fx);
     }
 
     pub(super) fn remove(&mut self, by: ParticipantId, who: ParticipantId, fx: &mut Vec<Effect>) {
@@ -81,18 +148,10 @@ impl Room {
         }
         fx.push(notify(who, Notice::Removed));
         let p = self.people.remove(&who).expect("checked");
-        self.blocked.insert(p.seat);
         fx.push(audit(AuditAction::Removed, Some(by), who));
-        if p.in_media {
-            fx.push(Effect::MediaRemove { who });
-        }
-        if let Some(conn) = p.conn {
-            fx.push(Effect::Close { conn });
-        }
-        match p.stage {
-            Stage::Admitted => self.broadcast_roster(fx),
-            Stage::Waiting { .. } => self.send_waiting_list(fx),
-        }
+        let barred = Room::barred(&p);
+        self.departed(who, p, fx);
+        self.bar(barred, fx);
     }
 
     pub(super) fn return_to_waiting(

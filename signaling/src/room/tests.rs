@@ -36,6 +36,7 @@ impl Harness {
     fn run(&mut self, c: Command) -> Vec<Effect> {
         self.room.handle(self.now, c)
     }
+    /// Arrive on `conn` holding the key "key-{conn}" (a fresh device).
     fn enter(
         &mut self,
         conn: u64,
@@ -43,15 +44,26 @@ impl Harness {
         role: Role,
         n: &str,
     ) -> (ParticipantId, Vec<Effect>) {
+        self.enter_with_key(conn, seat, role, n, &format!("key-{conn}"))
+    }
+    fn enter_with_key(
+        &mut self,
+        conn: u64,
+        seat: Seat,
+        role: Role,
+        n: &str,
+        key: &str,
+    ) -> (ParticipantId, Vec<Effect>) {
         self.next_id += 1;
         let id = ParticipantId(self.next_id);
-        let fx = self.run(Command::Enter {
+        let fx = self.run(Command::Enter(Arrival {
             conn: ConnId(conn),
             id,
             seat,
             role,
             name: name(n),
-        });
+            key: ResumeKey::new(key.to_owned()),
+        }));
         let attached = fx.iter().find_map(|e| match e {
             Effect::Attach { who, .. } => Some(*who),
             _ => None,
@@ -95,14 +107,7 @@ fn knocking_member_waits_and_sees_nothing_until_admitted() {
     let (fac, _) = h.enter(1, Seat::Staff(AccountId(1)), Role::Facilitator, "Dr Ada");
     let (m1, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "Sam");
     h.run(Command::Admit { by: fac, who: m1 });
-    let (m2, fx) = h.enter(
-        3,
-        Seat::Group {
-            resume: "r2".into(),
-        },
-        Role::Member,
-        "Kim",
-    );
+    let (m2, fx) = h.enter(3, Seat::Group, Role::Member, "Kim");
     assert_eq!(notices_to(&fx, m2), vec![&Notice::Waiting]);
     // Staff see the knock, marked unknown, after the known one was admitted.
     let list = fx.iter().find_map(|e| match e {
@@ -185,18 +190,20 @@ fn removed_link_is_refused_for_the_rest_of_the_session() {
 }
 
 #[test]
-fn dropped_member_rejoins_within_grace_without_knocking_and_a_second_device_replaces_the_first() {
+fn dropped_member_rejoins_within_grace_with_their_key_and_without_knocking() {
     let mut h = Harness::new(12);
     let fac = h.facilitator();
     let m = h.admitted_member(fac);
     h.run(Command::ConnectionLost { conn: ConnId(2) });
     h.now += Duration::from_secs(10);
     h.run(Command::Tick);
-    let (again, fx) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
+    // The key handed out to connection 2 resumes the seat.
+    let (again, fx) = h.enter_with_key(3, Seat::Personal(LinkId(1)), Role::Member, "M", "key-2");
     assert_eq!(again, m);
     assert!(notices_to(&fx, m).contains(&&Notice::Admitted { you: m }));
-    // Second device: same participant, old connection closed.
-    let (same, fx) = h.enter(4, Seat::Personal(LinkId(1)), Role::Member, "M");
+    // The same key from another network (a reload, Wi-Fi to mobile data)
+    // takes over, and the old connection is closed.
+    let (same, fx) = h.enter_with_key(4, Seat::Personal(LinkId(1)), Role::Member, "M", "key-2");
     assert_eq!(same, m);
     assert!(fx.contains(&Effect::Close { conn: ConnId(3) }));
     assert_eq!(h.room.admitted_members(), 1);
@@ -205,6 +212,88 @@ fn dropped_member_rejoins_within_grace_without_knocking_and_a_second_device_repl
     h.now += Duration::from_secs(31);
     h.run(Command::Tick);
     assert_eq!(h.room.admitted_members(), 0);
+}
+
+/// The stolen-link attack: a second connection with Marigold's personal link
+/// but not her key must knock, flagged, and learn nothing; Marigold keeps
+/// her seat and her connection.
+#[test]
+fn personal_link_on_a_new_device_knocks_and_the_facilitator_decides() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    let marigold = h.admitted_member(fac);
+    for during_grace in [false, true] {
+        if during_grace {
+            h.run(Command::ConnectionLost { conn: ConnId(2) });
+            h.now += Duration::from_secs(5);
+        }
+        let conn = if during_grace { 6 } else { 5 };
+        let (intruder, fx) = h.enter(conn, Seat::Personal(LinkId(1)), Role::Member, "Intruder");
+        assert_ne!(intruder, marigold);
+        assert_eq!(notices_to(&fx, intruder), vec![&Notice::Waiting]);
+        assert!(notices_to(&fx, marigold).is_empty(), "Marigold disturbed");
+        assert!(!fx.contains(&Effect::Close { conn: ConnId(2) }));
+        assert!(!h.room.is_admitted(intruder));
+        let list = notices_to(&fx, fac)
+            .into_iter()
+            .find_map(|n| match n {
+                Notice::WaitingList(l) => Some(l.clone()),
+                _ => None,
+            })
+            .expect("staff see the knock");
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].id, list[0].device_of), (intruder, Some(marigold)));
+        // Denying the stranger does not lock Marigold's link.
+        h.run(Command::Deny {
+            by: fac,
+            who: intruder,
+        });
+        assert!(h.room.is_admitted(marigold));
+    }
+    let (back, _) = h.enter_with_key(7, Seat::Personal(LinkId(1)), Role::Member, "M", "key-2");
+    assert_eq!(back, marigold, "her own key still resumes her");
+}
+
+#[test]
+fn admitting_a_new_device_replaces_the_old_one_and_keeps_a_forced_mute() {
+    let mut h = Harness::new(1);
+    let fac = h.facilitator();
+    let old = h.member_with_media(fac);
+    h.run(Command::Mute {
+        by: fac,
+        who: old,
+        audio: true,
+        video: false,
+        may_unmute: false,
+    });
+    let (phone, _) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M on phone");
+    // The room is full (capacity 1), but the new device takes the old seat.
+    let fx = h.run(Command::Admit {
+        by: fac,
+        who: phone,
+    });
+    assert!(h.room.is_admitted(phone) && !h.room.is_admitted(old));
+    assert!(notices_to(&fx, old).contains(&&Notice::Replaced));
+    assert!(fx.contains(&Effect::Close { conn: ConnId(2) }));
+    assert!(fx.contains(&Effect::MediaRemove { who: old }));
+    assert!(notices_to(&fx, phone).contains(&&Notice::ForcedMute {
+        audio: true,
+        video: false,
+        may_unmute: false
+    }));
+    assert_eq!(h.room.admitted_members(), 1);
+}
+
+#[test]
+fn removing_a_member_turns_away_their_other_device_too() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    let m = h.admitted_member(fac);
+    let (second, _) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
+    let fx = h.run(Command::Remove { by: fac, who: m });
+    assert!(notices_to(&fx, second).contains(&&Notice::Denied));
+    assert!(fx.contains(&Effect::Close { conn: ConnId(3) }));
+    assert_eq!(h.room.waiting_count(), 0);
 }
 
 #[test]
@@ -336,7 +425,7 @@ fn hands_are_shown_in_the_order_raised() {
 
 #[derive(Clone, Debug)]
 enum Step {
-    Enter { conn: u64, seat: u8 },
+    Enter { conn: u64, seat: u8, key: u8 },
     Lost { conn: u64 },
     Wait { secs: u64 },
     Leave { who: u8 },
@@ -357,7 +446,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let who = 0u8..12;
     prop_oneof![
-        6 => (0u64..10, 0u8..8).prop_map(|(conn, seat)| Step::Enter { conn, seat }),
+        6 => (0u64..10, 0u8..8, 0u8..3).prop_map(|(conn, seat, key)| Step::Enter { conn, seat, key }),
         2 => (0u64..10).prop_map(|conn| Step::Lost { conn }),
         1 => (0u64..60).prop_map(|secs| Step::Wait { secs }),
         1 => who.clone().prop_map(|who| Step::Leave { who }),
@@ -377,18 +466,14 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// Seats 0 and 1 are the facilitator and co-facilitator; 2–4 personal links;
-/// 5–7 group-link members with their own resume keys.
+/// 5–7 group-link members. Each arrival holds one of three keys per seat, so
+/// resumes, second devices and strangers with a link all happen.
 fn seat(n: u8) -> (Seat, Role) {
     match n {
         0 => (Seat::Staff(AccountId(1)), Role::Facilitator),
         1 => (Seat::Staff(AccountId(2)), Role::CoFacilitator),
         2..=4 => (Seat::Personal(LinkId(n as i64)), Role::Member),
-        _ => (
-            Seat::Group {
-                resume: format!("resume-{n}"),
-            },
-            Role::Member,
-        ),
+        _ => (Seat::Group, Role::Member),
     }
 }
 
@@ -402,6 +487,7 @@ fn allowed_for_outsider(n: &Notice) -> bool {
             | Notice::FacilitatorMessage { .. }
             | Notice::ReturnedToWaiting
             | Notice::Removed
+            | Notice::Replaced
             | Notice::SessionEnded
     ) || matches!(n, Notice::Refused(r) if !matches!(r, Refusal::Full { .. }))
 }
@@ -415,20 +501,33 @@ proptest! {
         let mut h = Harness::new(capacity);
         let mut seat_of: HashMap<ParticipantId, Seat> = HashMap::new();
         let mut ids: Vec<ParticipantId> = Vec::new();
-        let mut blocked: HashSet<Seat> = HashSet::new();
+        let mut key_of: HashMap<ParticipantId, String> = HashMap::new();
+        let mut barred_keys: HashSet<String> = HashSet::new();
+        let mut barred_links: HashSet<Seat> = HashSet::new();
         let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
 
         for s in steps {
             let admitted_before: HashSet<ParticipantId> = ids.iter().copied().filter(|id| h.room.is_admitted(*id)).collect();
             let is_admission = matches!(s, Step::Admit { .. } | Step::AdmitAll { .. });
             let fx = match s {
-                Step::Enter { conn, seat: n } => {
+                Step::Enter { conn, seat: n, key } => {
                     let (seat, role) = seat(n);
-                    let (id, fx) = h.enter(conn, seat.clone(), role, "Someone");
+                    let key = format!("s{n}-k{key}");
+                    let (id, fx) = h.enter_with_key(conn, seat.clone(), role, "Someone", &key);
                     if fx.iter().any(|e| matches!(e, Effect::Attach { .. })) {
-                        prop_assert!(!blocked.contains(&seat), "a blocked seat was let back in");
-                        if !seat_of.contains_key(&id) { ids.push(id); }
-                        seat_of.insert(id, seat);
+                        if let Some(known) = seat_of.get(&id) {
+                            // A resume: the same door, and for members the same key.
+                            prop_assert_eq!(known, &seat);
+                            if role == Role::Member {
+                                prop_assert_eq!(&key_of[&id], &key, "a link without its key took over {:?}", id);
+                            }
+                        } else {
+                            prop_assert!(!barred_keys.contains(&key), "a barred key was let back in");
+                            prop_assert!(!barred_links.contains(&seat), "a removed link was let back in");
+                            ids.push(id);
+                            seat_of.insert(id, seat);
+                            key_of.insert(id, key);
+                        }
                     }
                     fx
                 }
@@ -451,14 +550,24 @@ proptest! {
 
             // Never more members admitted than capacity.
             prop_assert!(h.room.admitted_members() <= capacity);
+            // One admitted participant per personal link, however many devices.
+            for link in 2..=4 {
+                let on_link = ids.iter().filter(|id| h.room.is_admitted(**id) && seat_of[*id] == Seat::Personal(LinkId(link))).count();
+                prop_assert!(on_link <= 1, "two admitted on link {}", link);
+            }
             for e in &fx {
                 match e {
                     Effect::Audit { action: AuditAction::Denied | AuditAction::Removed, subject, .. } => {
-                        blocked.insert(seat_of[subject].clone());
+                        barred_keys.insert(key_of[subject].clone());
+                        let seat = &seat_of[subject];
+                        if admitted_before.contains(subject) && matches!(seat, Seat::Personal(_)) {
+                            barred_links.insert(seat.clone());
+                        }
                     }
                     Effect::Audit { action: AuditAction::Admitted, subject, .. } => {
                         prop_assert!(is_admission, "admitted without a facilitator's command");
-                        prop_assert!(!blocked.contains(&seat_of[subject]), "a removed or denied link was admitted");
+                        prop_assert!(!barred_keys.contains(&key_of[subject]), "a removed or denied key was admitted");
+                        prop_assert!(!barred_links.contains(&seat_of[subject]), "a removed link was admitted");
                     }
                     // Nobody who is not admitted is told about the room.
                     Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::ids::{ChatText, DisplayName, ParticipantId, Role, Seat};
+use super::gate::Arrival;
+use super::ids::{ChatText, DisplayName, ParticipantId, Role};
 
 /// One WebSocket connection, numbered by the server. A participant is
 /// attached to at most one connection at a time.
@@ -22,20 +23,9 @@ pub struct RoomSettings {
 /// server authenticated for the connection the command came from.
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// A connection presents a seat: a member knocks, staff enter, or someone
-    /// comes back (same seat) after a drop or from a second device.
-    Enter {
-        /// The connection.
-        conn: ConnId,
-        /// The identity for the new participant, if one is created.
-        id: ParticipantId,
-        /// What they came in with.
-        seat: Seat,
-        /// Staff role from the group, or `Member`.
-        role: Role,
-        /// The name they chose.
-        name: DisplayName,
-    },
+    /// A connection presents itself at the door: a member knocks, staff
+    /// enter, or someone comes back with their resume key (see `gate.rs`).
+    Enter(Arrival),
     /// The connection dropped (network, closed tab).
     ConnectionLost {
         /// Which connection.
@@ -173,7 +163,7 @@ impl Command {
     /// chat and SDP must not reach a log).
     pub fn kind(&self) -> &'static str {
         match self {
-            Command::Enter { .. } => "enter",
+            Command::Enter(_) => "enter",
             Command::ConnectionLost { .. } => "connection_lost",
             Command::Tick => "tick",
             Command::Leave { .. } => "leave",
@@ -229,6 +219,10 @@ pub struct WaitingEntry {
     pub name: DisplayName,
     /// Came with a personal link.
     pub known: bool,
+    /// Someone with the same personal link is already here (admitted or
+    /// waiting): this is a second device, or someone else holding the link.
+    /// Admitting it replaces that participant.
+    pub device_of: Option<ParticipantId>,
 }
 
 /// Why a command was refused. Every refusal is said plainly to whoever asked.
@@ -258,7 +252,7 @@ pub enum Refusal {
 }
 
 /// What a participant is told. A member who is not admitted only ever gets
-/// `Waiting`, `Admitted`, `Denied`, `FacilitatorMessage`, `Removed`,
+/// `Waiting`, `Admitted`, `Denied`, `FacilitatorMessage`, `Removed`, `Replaced`,
 /// `SessionEnded` or `Refused` (never `Full`): nothing about the room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -312,6 +306,8 @@ pub enum Notice {
     ReturnedToWaiting,
     /// You were removed.
     Removed,
+    /// The facilitator admitted you on another device; this one is closed.
+    Replaced,
     /// The session ended.
     SessionEnded,
     /// The facilitator dropped (true) or is back (false).

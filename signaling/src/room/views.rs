@@ -74,6 +74,7 @@ impl Room {
                     id,
                     name: p.name.clone(),
                     known: p.seat.is_known(),
+                    device_of: p.device_of.filter(|d| self.people.contains_key(d)),
                 }
             })
             .collect();
