@@ -26,6 +26,9 @@ async function setupDevices(audioId, videoId) {
   stream.getTracks().forEach((t) => t.stop());
   stopMeter();
   stream = await getLocalMedia(audioId, videoId);
+  // Knocking does not wait for the devices: a session already under way
+  // publishes them when they come.
+  if (session) session.setStream(stream);
   $('preview').srcObject = stream;
   stopMeter = levelMeter(stream, $('mic-level'));
   const note = [];

@@ -101,9 +101,11 @@ export class MediaLink {
     return t ? t.receiver.track : null;
   }
 
+  /** Publish `track` (or nothing) on the sender of `kind`, without renegotiating. */
   async replace(kind, track) {
     const sender = kind === 'audio' ? this.audioSender : this.videoSender;
-    if (sender) await sender.replaceTrack(track);
+    if (!sender || !this.pc) return;
+    try { await sender.replaceTrack(track); } catch { /* the connection was closed meanwhile */ }
   }
 
   close() {

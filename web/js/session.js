@@ -70,6 +70,29 @@ export class Session {
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
   }
 
+  /**
+   * Devices that arrive (or change) after the knock: a member may knock
+   * while the permission prompt is still open. They are published on the
+   * senders the peer connection already has (replaceTrack: no
+   * renegotiation), and a device that was missing is turned on unless the
+   * facilitator muted it; one that was there keeps the person's choice.
+   */
+  setStream(stream) {
+    const had = { audio: this.stream.getAudioTracks().length > 0, video: this.stream.getVideoTracks().length > 0 };
+    this.stream = stream;
+    const has = { audio: stream.getAudioTracks().length > 0, video: stream.getVideoTracks().length > 0 };
+    this.audioOn = has.audio && (had.audio ? this.audioOn : !this.forced.audio);
+    this.videoOn = has.video && (had.video ? this.videoOn : !this.forced.video);
+    this.applyLocal();
+    if (this.you !== null) {
+      this.gallery.attach('self', stream.getVideoTracks());
+      this.link.replace('audio', stream.getAudioTracks()[0] || null);
+      this.link.replace('video', stream.getVideoTracks()[0] || null);
+      this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
+    }
+    this.renderControls();
+  }
+
   stop() {
     this.link.close();
     this.gallery.clear();
