@@ -77,17 +77,19 @@ enum FacilitatorCommand {
 }
 
 /// Logs go to standard error through the address-scrubbing writer. Other
-/// crates (str0m, hyper, ...) log addresses and SDP at debug level, so only
-/// their warnings and errors are ever let through, whatever `HAVEN_LOG` says;
-/// Haven's own crates never log names, chat, SDP or tokens.
+/// crates (str0m, hyper, ...) log addresses and SDP at debug level, and
+/// str0m's SDP parser quotes the offending line of a member's offer in its
+/// *warnings*; so only their errors are ever let through, whatever
+/// `HAVEN_LOG` says. Haven's own crates never log names, chat, SDP or tokens,
+/// and report what matters from the others in their own words.
 fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let filter =
         EnvFilter::try_from_env("HAVEN_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
-    let only_ours_below_warn = tracing_subscriber::filter::filter_fn(|meta| {
-        meta.target().starts_with("haven") || *meta.level() <= tracing::Level::WARN
+    let only_ours_below_error = tracing_subscriber::filter::filter_fn(|meta| {
+        meta.target().starts_with("haven") || *meta.level() <= tracing::Level::ERROR
     });
     let base = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -98,7 +100,7 @@ fn init_logging() {
     } else {
         base.boxed()
     };
-    let fmt = layer.with_filter(only_ours_below_warn).with_filter(filter);
+    let fmt = layer.with_filter(only_ours_below_error).with_filter(filter);
     tracing_subscriber::registry().with(fmt).init();
 }
 

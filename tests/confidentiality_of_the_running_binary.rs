@@ -80,6 +80,10 @@ fn assert_open_files_confined(pid: u32, data_dir: &Path) {
     }
 }
 
+/// An offer with a private note where a media type belongs: str0m's SDP
+/// parser quotes such lines in its warnings.
+const HOSTILE_SDP: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=Marigold-Private-Note-4711 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_down_server_keeps_nothing_but_its_database_and_logs_no_secrets() {
     let options = Options {
@@ -138,6 +142,10 @@ async fn locked_down_server_keeps_nothing_but_its_database_and_logs_no_secrets()
     .await;
     q.send(json!({ "type": "chat", "text": CHAT })).await;
     z.expect("the chat", |v| v["type"] == "chat" && v["text"] == CHAT)
+        .await;
+    // A hostile offer whose text a parser would quote back in a warning.
+    z.send(json!({ "type": "offer", "sdp": HOSTILE_SDP })).await;
+    z.expect("the offer refused", |v| v["type"] == "error")
         .await;
 
     // From outside, while the session runs.
@@ -206,6 +214,7 @@ async fn locked_down_server_keeps_nothing_but_its_database_and_logs_no_secrets()
         "Marigold",
         CHAT,
         PRIVATE,
+        "Marigold-Private-Note-4711",
         &group_token,
         &personal_token,
         &cookie_value,

@@ -31,7 +31,10 @@ pub fn scrub_addresses(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut i = 0;
     while i < bytes.len() {
-        let start_ok = i == 0 || !is_word_or_addr(bytes[i - 1]);
+        // An address may follow a colon ("peer:203.0.113.5", "via:2001:db8::7"):
+        // scanning left to right, a whole address starting earlier has
+        // already been replaced, so a match here is never the tail of one.
+        let start_ok = i == 0 || !is_word_or_addr(bytes[i - 1]) || bytes[i - 1] == b':';
         if start_ok {
             let found = ipv4_at(&bytes[i..]).or_else(|| ipv6_at(&bytes[i..]));
             // An address ends where a word would not go on ("haven::store" is a path).
@@ -147,6 +150,16 @@ mod tests {
             "version 1.2.3.4.5, 999.1.1.1, 12:30, p-42"
         );
         assert_eq!(scrub_addresses("ünïcode 192.168.0.1!"), "ünïcode <ip>!");
+        // After a colon, as `key:value` logs write them.
+        assert_eq!(
+            scrub_addresses("peer:203.0.113.5 via:2001:db8::7 addr=[::1]:9"),
+            "peer:<ip> via:<ip> addr=[<ip>]:9"
+        );
+        // A MAC address is not an IP address. (Eight colon-separated hex
+        // groups inside a longer run, as in a certificate fingerprint, are
+        // scrubbed: the safe direction.)
+        let line = "mac 00:11:22:33:44:55 at 12:30:05";
+        assert_eq!(scrub_addresses(line), line);
         assert_eq!(
             format!("{} {:?}", Redacted("Sam"), Redacted("Sam")),
             "<redacted> <redacted>"
