@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{hello_member, Console, Options, Server, Ws, PASSWORD};
+use common::{hello_member, hello_staff, Console, Options, Server, Ws, PASSWORD};
 use serde_json::json;
 
 fn curl_headers(args: &[&str]) -> String {
@@ -122,6 +122,44 @@ async fn bogus_links_do_not_use_up_real_members_knocks() {
     member.send(hello_member(&token, "Real member")).await;
     member.expect_type("welcome").await;
     member.expect_type("waiting").await;
+}
+
+/// Finding 10: one rule for ending a session, over HTTP as over the
+/// WebSocket: the group's facilitator, or whoever moderates now. A
+/// co-facilitator who does not moderate gets 403 and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_co_facilitator_who_does_not_moderate_cannot_end_the_session_over_http() {
+    let server = Server::start(&["ada", "cole"]).await;
+    let ada = Console::login(&server, "ada").await;
+    let cole = Console::login(&server, "cole").await;
+    let (status, g) = ada
+        .post(
+            "/api/groups",
+            json!({ "name": "Wednesday group", "co_facilitator": "cole" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{g}");
+    let group = g["id"].as_i64().unwrap();
+    let session = format!("/api/groups/{group}/session");
+    assert_eq!(ada.post(&session, json!({})).await.0, 201);
+    let mut fac = Ws::connect(&server, Some(&ada.cookie)).await;
+    fac.send(hello_staff(group, "Ada")).await;
+    fac.expect_type("admitted").await;
+
+    assert_eq!(cole.delete(&session).await, 403);
+    let mut ws = Ws::connect(&server, Some(&cole.cookie)).await;
+    ws.send(hello_staff(group, "Cole")).await;
+    ws.expect_type("admitted").await;
+    ws.send(json!({ "type": "end" })).await;
+    ws.expect("refused", |v| {
+        v["type"] == "refused" && v["reason"] == "not_allowed"
+    })
+    .await;
+    assert_eq!(cole.delete(&session).await, 403);
+    assert!(!fac.saw_type("session_ended"));
+
+    assert_eq!(ada.delete(&session).await, 204);
+    fac.expect_type("session_ended").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -402,12 +402,22 @@ pub async fn start_session<M: MediaPlane>(
         .into_response()
 }
 
-pub async fn end_session<M: MediaPlane>(State(state): Shared<M>, Managed(g): Managed) -> Response {
-    match state.live.session(g.id) {
-        Some(h) => {
-            h.end().await;
-            StatusCode::NO_CONTENT.into_response()
-        }
+pub async fn end_session<M: MediaPlane>(
+    State(state): Shared<M>,
+    LoggedIn(me): LoggedIn,
+    Managed(g): Managed,
+) -> Response {
+    let ended = match state.live.session(g.id) {
+        Some(h) => h.end(me, g.facilitator == me).await,
+        None => None,
+    };
+    match ended {
+        Some(true) => StatusCode::NO_CONTENT.into_response(),
+        Some(false) => error(
+            StatusCode::FORBIDDEN,
+            "not_allowed",
+            "Only the group's facilitator, or whoever runs the session now, can end it.",
+        ),
         None => error(
             StatusCode::NOT_FOUND,
             "no_session",

@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 
 use super::wire::{command_for, notice_to_msg};
 use crate::protocol::{ClientMsg, ServerMsg};
-use crate::room::{Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId, RoomSettings};
+use crate::room::{
+    AccountId, Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId, RoomSettings,
+};
 use crate::store::Store;
 
 use super::SignalingMetrics;
@@ -39,8 +41,16 @@ pub enum RoomInput {
     },
     /// An event from the media plane.
     Media(MediaEvent),
-    /// End the session now (from the console).
-    EndNow,
+    /// End the session now, from the console over HTTP, if `account` may
+    /// (see `Room::may_end`); the answer goes to `done`.
+    EndBy {
+        /// The logged-in account asking.
+        account: AccountId,
+        /// Whether it owns the group (its facilitator).
+        owner: bool,
+        /// Whether the session was ended.
+        done: tokio::sync::oneshot::Sender<bool>,
+    },
 }
 
 struct Actor<M: MediaPlane> {
@@ -122,10 +132,19 @@ impl<M: MediaPlane> Actor<M> {
                 self.apply(Command::ConnectionLost { conn }).await;
             }
             RoomInput::Media(event) => self.media_event(event),
-            RoomInput::EndNow => {
-                let moderator = self.room.moderator();
-                let fx = self.room.end_now(moderator);
-                self.carry_out(fx).await;
+            RoomInput::EndBy {
+                account,
+                owner,
+                done,
+            } => {
+                let allowed = self.room.may_end(account, owner);
+                if allowed {
+                    let moderator = self.room.moderator();
+                    let fx = self.room.end_now(moderator);
+                    self.carry_out(fx).await;
+                }
+                // The asker may have gone (closed the page): nothing to tell.
+                let _ = done.send(allowed);
             }
         }
     }
@@ -195,6 +214,9 @@ impl<M: MediaPlane> Actor<M> {
 
     fn media_event(&mut self, event: MediaEvent) {
         match event {
+            // An event queued before the subscriber was returned to the
+            // waiting room (or removed) must not tell them who is in it.
+            MediaEvent::SlotAssigned { subscriber, .. } if !self.room.is_admitted(subscriber) => {}
             MediaEvent::SlotAssigned {
                 subscriber,
                 slot,
@@ -246,5 +268,103 @@ impl<M: MediaPlane> Actor<M> {
                 self.conn_of.retain(|_, c| *c != conn);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use haven_sfu::io::{MediaAddr, MediaConfig, MediaServer};
+    use haven_sfu::SlotIndex;
+
+    use super::*;
+    use crate::room::{Arrival, DisplayName, ResumeKey, Role, Seat};
+
+    fn arrival(conn: u64, id: u64, seat: Seat, role: Role) -> Command {
+        Command::Enter(Arrival {
+            conn: ConnId(conn),
+            id: ParticipantId(id),
+            seat,
+            role,
+            name: DisplayName::parse("Someone").unwrap(),
+            key: ResumeKey::new(format!("key-{conn}")),
+        })
+    }
+
+    /// Finding 11 of the hardening round: slot events are filtered to
+    /// admitted participants, like speaker events.
+    #[tokio::test]
+    async fn a_queued_slot_event_never_reaches_someone_back_in_the_waiting_room() {
+        let config = MediaConfig::new(vec![MediaAddr::same(([127, 0, 0, 1], 0).into())]);
+        let (media, _events) = MediaServer::start(config).expect("media plane on loopback");
+        let (tx, rx) = mpsc::channel(64);
+        let room = RoomId(1);
+        let settings = RoomSettings {
+            capacity: 12,
+            reconnect_grace: Duration::from_secs(60),
+        };
+        let actor = tokio::spawn(run(
+            GroupId(1),
+            room,
+            settings,
+            Arc::new(media),
+            Arc::new(Store::in_memory().unwrap()),
+            Arc::default(),
+            rx,
+        ));
+        let (fac_out, _fac_in) = mpsc::channel(256);
+        let (member_out, mut member_in) = mpsc::channel(256);
+        let inputs = [
+            RoomInput::Connect {
+                conn: ConnId(1),
+                outbox: fac_out,
+                enter: arrival(1, 1, Seat::Staff(AccountId(1)), Role::Facilitator),
+            },
+            RoomInput::Connect {
+                conn: ConnId(2),
+                outbox: member_out,
+                enter: arrival(2, 2, Seat::Group, Role::Member),
+            },
+            RoomInput::Message {
+                conn: ConnId(1),
+                msg: ClientMsg::Admit { participant: 2 },
+            },
+            RoomInput::Message {
+                conn: ConnId(1),
+                msg: ClientMsg::ReturnToWaiting { participant: 2 },
+            },
+            // Queued by the media plane before it heard of the return.
+            RoomInput::Media(MediaEvent::SlotAssigned {
+                room,
+                subscriber: ParticipantId(2),
+                slot: SlotIndex(0),
+                audio_mid: "2".into(),
+                video_mid: "3".into(),
+                publisher: Some(ParticipantId(1)),
+            }),
+            RoomInput::EndBy {
+                account: AccountId(1),
+                owner: true,
+                done: tokio::sync::oneshot::channel().0,
+            },
+        ];
+        for input in inputs {
+            assert!(tx.send(input).await.is_ok());
+        }
+        actor.await.unwrap();
+        let mut seen = Vec::new();
+        while let Ok(msg) = member_in.try_recv() {
+            seen.push(msg);
+        }
+        assert!(
+            seen.iter()
+                .any(|m| matches!(m, ServerMsg::ReturnedToWaiting)),
+            "{seen:?}"
+        );
+        assert!(
+            !seen.iter().any(|m| matches!(m, ServerMsg::Slot { .. })),
+            "a slot reached the waiting room: {seen:?}"
+        );
     }
 }

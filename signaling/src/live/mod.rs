@@ -15,7 +15,9 @@ use haven_sfu::{MediaEvent, MediaPlane};
 use tokio::sync::mpsc;
 
 use crate::protocol::{ClientMsg, ServerMsg};
-use crate::room::{AuditAction, Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings};
+use crate::room::{
+    AccountId, AuditAction, Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings,
+};
 use crate::store::Store;
 
 pub use actor::RoomInput;
@@ -255,8 +257,19 @@ impl RoomHandle {
         let _ = self.tx.send(RoomInput::Lost { conn }).await;
     }
 
-    /// End the session from outside the room (the facilitator's console).
-    pub async fn end(&self) {
-        let _ = self.tx.send(RoomInput::EndNow).await;
+    /// End the session from outside the room (the console), if `account`
+    /// may (`owner`: it is the group's facilitator). `None`: the session is
+    /// already gone.
+    pub async fn end(&self, account: AccountId, owner: bool) -> Option<bool> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(RoomInput::EndBy {
+                account,
+                owner,
+                done,
+            })
+            .await
+            .ok()?;
+        answer.await.ok()
     }
 }

@@ -163,7 +163,14 @@ impl Room {
             }
             Command::AdmitAll { by } => {
                 if self.moderates(by, &mut fx) {
-                    for who in self.waiting_in_order() {
+                    // A second device on a link in use is decided person by
+                    // person, never in bulk: admitting it replaces someone.
+                    let ordinary: Vec<ParticipantId> = self
+                        .waiting_in_order()
+                        .into_iter()
+                        .filter(|id| self.people[id].device_of.is_none())
+                        .collect();
+                    for who in ordinary {
                         if !self.admit(by, who, &mut fx) {
                             break;
                         }
@@ -215,7 +222,7 @@ impl Room {
                 }
             }
             Command::End { by } => {
-                if self.moderates(by, &mut fx) {
+                if self.may_end_as(by, &mut fx) {
                     self.end(by, &mut fx);
                 }
             }

@@ -347,6 +347,28 @@ impl Room {
         }
     }
 
+    /// Who may end a session, over the WebSocket and over HTTP alike: the
+    /// group's facilitator (`owner`, the account that owns the group), or
+    /// whoever moderates it now (a co-facilitator after a hand-over or a
+    /// take-over). A co-facilitator who does not moderate may not.
+    pub fn may_end(&self, account: AccountId, owner: bool) -> bool {
+        owner
+            || self
+                .moderator
+                .and_then(|m| self.people.get(&m))
+                .is_some_and(|p| p.seat == Seat::Staff(account) && p.conn.is_some())
+    }
+
+    /// Whether participant `by` may end the session (the same rule as
+    /// [`Room::may_end`]); if not, a refusal is queued.
+    pub(super) fn may_end_as(&self, by: ParticipantId, fx: &mut Vec<Effect>) -> bool {
+        let owner = self
+            .people
+            .get(&by)
+            .is_some_and(|p| p.role == Role::Facilitator && p.conn.is_some());
+        owner || self.moderates(by, fx)
+    }
+
     /// End the session from outside the room (the facilitator's console or
     /// the server shutting down); `by` is recorded in the audit log if known.
     pub fn end_now(&mut self, by: Option<ParticipantId>) -> Vec<Effect> {

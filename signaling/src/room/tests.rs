@@ -243,6 +243,9 @@ fn personal_link_on_a_new_device_knocks_and_the_facilitator_decides() {
             .expect("staff see the knock");
         assert_eq!(list.len(), 1);
         assert_eq!((list[0].id, list[0].device_of), (intruder, Some(marigold)));
+        // "Admit all" never lets a second device in.
+        h.run(Command::AdmitAll { by: fac });
+        assert!(!h.room.is_admitted(intruder) && h.room.is_admitted(marigold));
         // Denying the stranger does not lock Marigold's link.
         h.run(Command::Deny {
             by: fac,
@@ -365,6 +368,25 @@ fn facilitator_mute_reaches_the_sfu_and_may_forbid_unmuting() {
         audio: true,
         video: true
     }));
+}
+
+#[test]
+fn only_the_facilitator_or_whoever_moderates_may_end_the_session() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    let (co, _) = h.enter(2, Seat::Staff(AccountId(2)), Role::CoFacilitator, "C");
+    let fx = h.run(Command::End { by: co });
+    assert_eq!(
+        notices_to(&fx, co),
+        vec![&Notice::Refused(Refusal::NotAllowed)]
+    );
+    assert!(!h.room.is_ended());
+    assert!(!h.room.may_end(AccountId(2), false));
+    h.run(Command::HandOver { by: fac, to: co });
+    assert!(h.room.may_end(AccountId(2), false), "the moderator may");
+    assert!(h.room.may_end(AccountId(1), true), "the owner still may");
+    h.run(Command::End { by: fac });
+    assert!(h.room.is_ended());
 }
 
 #[test]
