@@ -241,6 +241,8 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             login_limit: haven_signaling::http::login_limiter(),
             knock_limit: haven_signaling::http::knock_limiter(config.knocks_per_minute),
             bad_link_limit: haven_signaling::http::bad_link_limiter(),
+            login_backoff: Default::default(),
+            login_slots: haven_signaling::http::login_slots(),
             turn,
         });
         lockdown::probe_on_signal(config.data_dir.clone());

@@ -71,18 +71,50 @@ pub async fn login<M: MediaPlane>(
             "Send {\"username\": ..., \"password\": ...}.",
         );
     };
+    if let Some(wait) = state.login_backoff.wait(&body.username, Instant::now()) {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            &format!(
+                "Too many failed logins for this account; try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+        );
+    }
+    // Password hashing is slow and memory-hard on purpose: it runs off the
+    // async runtime, a few at a time, so logins never starve knocks,
+    // admissions or `/healthz`; the excess is told at once to retry.
+    let Ok(slot) = state.login_slots.clone().try_acquire_owned() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "The server is busy checking other logins; try again in a moment.",
+        );
+    };
     let account = match state.store.account_by_username(&body.username) {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let password = body.password;
     // Verify even for unknown users so that timing does not reveal which exist.
-    let ok = match &account {
-        Some(a) => verify_password(&body.password, &a.password_hash),
-        None => {
-            let _ = verify_password(&body.password, dummy_hash());
-            false
+    let verified = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        match hash {
+            Some(h) => verify_password(&password, &h),
+            None => {
+                let _ = verify_password(&password, dummy_hash());
+                false
+            }
         }
-    };
+    })
+    .await;
+    let ok = verified.unwrap_or(false);
+    if ok {
+        state.login_backoff.succeeded(&body.username);
+    } else {
+        state.login_backoff.failed(&body.username, Instant::now());
+    }
     let Some(account) = account.filter(|_| ok) else {
         return error(
             StatusCode::UNAUTHORIZED,

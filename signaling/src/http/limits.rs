@@ -84,6 +84,7 @@ impl RateLimiter {
 
     /// Whether `ip` may try now (and count the try).
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+        let ip = limit_key(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
             let full = Duration::from_secs_f64(f64::from(self.burst) / self.per_second);
@@ -102,6 +103,89 @@ impl RateLimiter {
             .entry(ip)
             .or_insert_with(|| Bucket::new(self.burst, self.per_second, now))
             .take(now)
+    }
+}
+
+/// What a limit counts by. IPv4 addresses one by one; IPv6 by /64, because
+/// one household, phone or server is given a whole /64 and could otherwise
+/// try from 2^64 addresses; IPv4-mapped IPv6 as the IPv4 address it is.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
+}
+
+/// Failed logins per username: the first [`LoginBackoff::FREE`] cost
+/// nothing; after that each failure makes the account wait, doubling from
+/// one second up to a minute. Guessing from many addresses is slowed to
+/// about one try a minute, while the real facilitator, who mistypes a few
+/// times, is never locked out for longer than that minute. A success clears
+/// it. Bounded in memory; unknown usernames are counted the same way (their
+/// treatment must not reveal which exist).
+pub struct LoginBackoff {
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    until: Instant,
+}
+
+impl Default for LoginBackoff {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl LoginBackoff {
+    /// Failures allowed before waiting starts.
+    pub const FREE: u32 = 5;
+    /// The longest wait.
+    pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+    fn key(username: &str) -> String {
+        username.chars().take(64).collect::<String>().to_lowercase()
+    }
+
+    /// How long `username` must still wait before its next try, if at all.
+    pub fn wait(&self, username: &str, now: Instant) -> Option<Duration> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let f = entries.get(&Self::key(username))?;
+        (f.until > now).then(|| f.until - now)
+    }
+
+    /// A failed try.
+    pub fn failed(&self, username: &str, now: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_TRACKED {
+            entries.retain(|_, f| f.until + Self::MAX_WAIT > now);
+            if entries.len() >= MAX_TRACKED {
+                return; // Under a flood: the per-address limits still hold.
+            }
+        }
+        let f = entries.entry(Self::key(username)).or_insert(Failures {
+            count: 0,
+            until: now,
+        });
+        f.count += 1;
+        if f.count > Self::FREE {
+            let doublings = (f.count - Self::FREE - 1).min(6);
+            let wait = Duration::from_secs(1 << doublings).min(Self::MAX_WAIT);
+            f.until = now + wait;
+        }
+    }
+
+    /// A successful login: the count starts again.
+    pub fn succeeded(&self, username: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(&Self::key(username));
     }
 }
 
@@ -180,6 +264,43 @@ mod tests {
             "one per second refills"
         );
         assert!(!l.allow(ip, t + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn ipv6_is_limited_per_64_and_mapped_ipv4_as_ipv4() {
+        let l = RateLimiter::new(2, 60);
+        let t = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:fffe".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(l.allow(a, t) && l.allow(b, t));
+        assert!(
+            !l.allow(a, t),
+            "another address in the same /64 is the same client"
+        );
+        assert!(l.allow(elsewhere, t), "another /64 is another client");
+        let mapped: IpAddr = "::ffff:192.0.2.9".parse().unwrap();
+        assert_eq!(limit_key(mapped), IpAddr::from([192, 0, 2, 9]));
+    }
+
+    #[test]
+    fn failed_logins_slow_a_username_down_but_never_for_long() {
+        let b = LoginBackoff::default();
+        let t = Instant::now();
+        for _ in 0..LoginBackoff::FREE {
+            b.failed("ada", t);
+        }
+        assert_eq!(b.wait("ada", t), None, "a few mistakes cost nothing");
+        b.failed("ada", t);
+        assert_eq!(b.wait("Ada", t), Some(Duration::from_secs(1)));
+        for _ in 0..20 {
+            b.failed("ada", t);
+        }
+        assert_eq!(b.wait("ada", t), Some(LoginBackoff::MAX_WAIT));
+        assert_eq!(b.wait("ada", t + LoginBackoff::MAX_WAIT), None);
+        assert_eq!(b.wait("bea", t), None, "per username");
+        b.succeeded("ada");
+        assert_eq!(b.wait("ada", t), None);
     }
 
     fn forwarded(values: &[&str]) -> HeaderMap {
