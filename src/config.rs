@@ -40,6 +40,11 @@ pub struct Settings {
     /// burst of 20). Raise it for load tests from one machine.
     #[arg(long, env = "HAVEN_KNOCKS_PER_MINUTE")]
     pub knocks_per_minute: Option<u32>,
+    /// Open HTTP/WebSocket connections allowed from one client address (an
+    /// IPv6 /64 counts as one) at once (default 128; trusted proxies are
+    /// counted only in the total, which follows the open-files limit).
+    #[arg(long, env = "HAVEN_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
     /// Reverse proxies (IP addresses, comma-separated) allowed to name the
     /// client in X-Forwarded-For, so that rate limits apply per client and
     /// not to everyone behind the proxy together.
@@ -81,6 +86,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Knocks per address per minute.
     pub knocks_per_minute: u32,
+    /// Open connections per client address.
+    pub max_connections_per_address: usize,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// TURN URLs and the file with the shared secret, when a TURN server is used.
@@ -187,6 +194,11 @@ impl Config {
                 .knocks_per_minute
                 .or(from_file.knocks_per_minute)
                 .unwrap_or(30)
+                .max(1),
+            max_connections_per_address: given
+                .max_connections_per_address
+                .or(from_file.max_connections_per_address)
+                .unwrap_or(128)
                 .max(1),
             turn,
             trusted_proxies: given

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod connections;
 mod lockdown;
 mod metrics;
 mod tls;
@@ -261,34 +262,49 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             Err(e) => return Err(e.to_string()),
         }
         let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        match config.tls {
+        let caps = connections::Caps::new(
+            connections::total_cap(),
+            config.max_connections_per_address,
+            config.trusted_proxies.clone(),
+        );
+        let acceptor = connections::CapAcceptor::new(caps);
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stopper.graceful_shutdown(Some(Duration::from_secs(5)));
+        });
+        let server = axum_server::from_tcp(listener).handle(handle);
+        let served = match config.tls {
             Some((cert, key)) => {
                 let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
                     .await
                     .map_err(|e| format!("cannot load the TLS certificate or key: {e}"))?;
                 tls::reload_when_renewed(tls.clone(), cert, key);
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown_signal().await;
-                    stopper.graceful_shutdown(Some(Duration::from_secs(5)));
-                });
-                axum_server::from_tcp_rustls(listener, tls)
-                    .handle(handle)
-                    .serve(service)
-                    .await
-                    .map_err(|e| format!("the web service stopped: {e}"))
+                let tls = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(acceptor);
+                let mut server = server.acceptor(tls);
+                header_timeout(server.http_builder());
+                server.serve(service).await
             }
             None => {
-                let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-                    .map_err(|e| format!("the web service stopped: {e}"))
+                let mut server = server.acceptor(acceptor);
+                header_timeout(server.http_builder());
+                server.serve(service).await
             }
-        }
+        };
+        served.map_err(|e| format!("the web service stopped: {e}"))
     })
+}
+
+/// Close connections that do not send their request headers in time.
+fn header_timeout(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(connections::HEADER_TIMEOUT);
 }
 
 /// How the operator started us: `cargo run --release --` from a checkout,

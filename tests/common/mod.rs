@@ -41,6 +41,8 @@ pub struct Options {
     pub metrics_port: Option<u16>,
     /// More settings, as environment variables (`HAVEN_TRUSTED_PROXIES`, ...).
     pub env: Vec<(&'static str, String)>,
+    /// Start under this open-files limit (soft and hard), with `prlimit`.
+    pub open_files: Option<u32>,
 }
 
 /// Everything `output` (a child's stdout or stderr) says, collected by a
@@ -151,7 +153,14 @@ impl Server {
         } else {
             PathBuf::from(env!("CARGO_BIN_EXE_haven"))
         };
-        let mut cmd = Command::new(&binary);
+        let mut cmd = match options.open_files {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
         let metrics = options
             .metrics_port
             .map_or("off".to_string(), |p| format!("127.0.0.1:{p}"));
@@ -323,6 +332,29 @@ impl Ws {
             seen: Vec::new(),
             closed: false,
         }
+    }
+
+    /// Connect from a chosen loopback address (all of 127.0.0.0/8 is
+    /// loopback), as another client on another network would; `None` if
+    /// the server does not complete the handshake within 10 s.
+    pub async fn connect_from(server: &Server, from: std::net::IpAddr) -> Option<Self> {
+        let req = server.ws_url().into_client_request().unwrap();
+        let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((from, 0).into()).unwrap();
+        let handshake = async {
+            let tcp = socket.connect(addr).await.ok()?;
+            let plain = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+            tokio_tungstenite::client_async(req, plain).await.ok()
+        };
+        let (stream, _) = tokio::time::timeout(Duration::from_secs(10), handshake)
+            .await
+            .ok()??;
+        Some(Self {
+            stream,
+            seen: Vec::new(),
+            closed: false,
+        })
     }
 
     pub async fn send(&mut self, v: Value) {
