@@ -141,7 +141,11 @@ async function startSession(g) {
         return;
       case 'session_ended': leaveConsole('The session has ended.'); return;
       case 'facilitator_away': shell.away.hidden = !msg.away; panel.setAway(msg.away); return;
-      case 'error': announce(msg.message); if (!admitted) leaveConsole(msg.message); return;
+      case 'error':
+        announce(msg.message);
+        if (msg.code === 'logged_out') { leaveConsole(msg.message); location.reload(); return; }
+        if (!admitted) leaveConsole(msg.message);
+        return;
       case 'refused': panel.status(msg.message); return;
       case 'roster': session.handle(msg); panel.setRoster(msg.participants); return;
       case 'waiting_list': panel.setWaiting(msg.waiting); return;

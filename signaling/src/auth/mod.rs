@@ -49,13 +49,24 @@ pub fn looks_like_token(s: &str) -> bool {
 }
 
 /// Logged-in facilitators, by session secret. Kept in memory only: a restart
-/// logs everyone out, which is the safe direction.
+/// logs everyone out, which is the safe direction. A login ends after
+/// `idle_timeout` without a request, and in any case [`Sessions::LIFETIME`]
+/// after it began (a laptop left logged in does not stay so for days).
 pub struct Sessions {
     idle_timeout: Duration,
-    by_token: Mutex<HashMap<String, (AccountId, Instant)>>,
+    by_token: Mutex<HashMap<String, Login>>,
+}
+
+struct Login {
+    account: AccountId,
+    began: Instant,
+    seen: Instant,
 }
 
 impl Sessions {
+    /// The longest a login lasts, however active: a working day.
+    pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
     /// Sessions that end after `idle_timeout` without a request.
     pub fn new(idle_timeout: Duration) -> Self {
         Self {
@@ -68,21 +79,41 @@ impl Sessions {
     pub fn start(&self, account: AccountId, now: Instant) -> String {
         let token = random_token();
         let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, seen)| now.duration_since(*seen) < self.idle_timeout);
-        map.insert(token.clone(), (account, now));
+        map.retain(|_, l| self.alive(l, now));
+        map.insert(
+            token.clone(),
+            Login {
+                account,
+                began: now,
+                seen: now,
+            },
+        );
         token
     }
 
     /// The account of a live session (and mark it active).
     pub fn touch(&self, token: &str, now: Instant) -> Option<AccountId> {
         let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        let (account, seen) = map.get_mut(token)?;
-        if now.duration_since(*seen) >= self.idle_timeout {
+        let login = map.get_mut(token)?;
+        if !self.alive(login, now) {
             map.remove(token);
             return None;
         }
-        *seen = now;
-        Some(*account)
+        login.seen = now;
+        Some(login.account)
+    }
+
+    fn alive(&self, l: &Login, now: Instant) -> bool {
+        now.saturating_duration_since(l.seen) < self.idle_timeout
+            && now.saturating_duration_since(l.began) < Self::LIFETIME
+    }
+
+    /// End every login of an account (disabled, or its password changed).
+    pub fn end_account(&self, account: AccountId) {
+        self.by_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, l| l.account != account);
     }
 
     /// End a session.
@@ -121,6 +152,17 @@ mod tests {
         assert_eq!(s.touch(&tok, t0 + Duration::from_secs(200)), None);
         let tok = s.start(AccountId(2), t0);
         s.end(&tok);
+        assert_eq!(s.touch(&tok, t0), None);
+        // However active, a login ends after its lifetime.
+        let tok = s.start(AccountId(3), t0);
+        let mut t = t0;
+        while t < t0 + Sessions::LIFETIME - Duration::from_secs(30) {
+            t += Duration::from_secs(30);
+            assert_eq!(s.touch(&tok, t), Some(AccountId(3)));
+        }
+        assert_eq!(s.touch(&tok, t0 + Sessions::LIFETIME), None);
+        let tok = s.start(AccountId(4), t0);
+        s.end_account(AccountId(4));
         assert_eq!(s.touch(&tok, t0), None);
     }
 }

@@ -37,11 +37,19 @@ pub async fn upgrade<M: MediaPlane>(
         )
             .into_response();
     }
-    // The cookie is read at upgrade time; members need none.
-    let account = state.account(&headers);
+    // The cookie is read at upgrade time; members need none. Staff keep
+    // their login's token: the socket closes when the login ends.
+    let login = super::session_cookie(&headers).and_then(|token| {
+        let account = state.sessions.touch(&token, Instant::now())?;
+        Some(StaffLogin {
+            sessions: state.sessions.clone(),
+            token,
+            account,
+        })
+    });
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection(state, account, ip, socket))
+        .on_upgrade(move |socket| connection(state, login, ip, socket))
 }
 
 /// Whether a WebSocket request comes from one of Haven's own pages.
@@ -109,9 +117,28 @@ fn parse(msg: Message) -> Option<Result<ClientMsg, ServerMsg>> {
     }
 }
 
+/// The login a staff socket was opened with. Being in a session counts as
+/// activity (the socket keeps the login from idling out), but when the login
+/// ends (logout, its absolute lifetime) the socket closes: a logged-out
+/// laptop must not keep admitting and muting.
+struct StaffLogin {
+    sessions: Arc<crate::auth::Sessions>,
+    token: String,
+    account: AccountId,
+}
+
+impl StaffLogin {
+    fn still_valid(&self) -> bool {
+        self.sessions.touch(&self.token, Instant::now()).is_some()
+    }
+}
+
+/// How often an open staff socket checks its login while nothing is said.
+const LOGIN_CHECK: Duration = Duration::from_secs(2);
+
 async fn connection<M: MediaPlane>(
     state: Arc<AppState<M>>,
-    account: Option<AccountId>,
+    login: Option<StaffLogin>,
     ip: Option<std::net::IpAddr>,
     mut socket: WebSocket,
 ) {
@@ -138,10 +165,12 @@ async fn connection<M: MediaPlane>(
         Ok(None) => return,
         Err(_) => return refuse(socket, "timeout", "No hello within 10 seconds.").await,
     };
+    let account = login.as_ref().map(|l| l.account);
     let door = match door::check(&state, account, ip, join, Instant::now()) {
         Ok(door) => door,
         Err(turned_away) => return refuse(socket, turned_away.code, turned_away.message).await,
     };
+    let door_is_staff = door.role != Role::Member;
     let welcome = ServerMsg::Welcome {
         v: PROTOCOL_VERSION,
         resume: (door.role == Role::Member).then(|| door.key.as_str().to_owned()),
@@ -163,7 +192,17 @@ async fn connection<M: MediaPlane>(
     if !room.connect(conn, outbox, enter).await {
         return refuse(socket, "ended", "This session has ended.").await;
     }
-    pump(&room, conn, socket, &mut outgoing, state.turn.as_ref()).await;
+    // Only staff doors use the login; a member's socket never closes for it.
+    let login = login.filter(|_| door_is_staff);
+    pump(
+        &room,
+        conn,
+        socket,
+        &mut outgoing,
+        state.turn.as_ref(),
+        login,
+    )
+    .await;
     room.lost(conn).await;
 }
 
@@ -174,12 +213,20 @@ async fn pump(
     socket: WebSocket,
     outgoing: &mut mpsc::Receiver<ServerMsg>,
     turn: Option<&TurnSettings>,
+    login: Option<StaffLogin>,
 ) {
     let (mut sink, mut stream) = socket.split();
     let mut budget = message_budget(Instant::now());
     let mut last_warning: Option<Instant> = None;
+    let mut login_check = tokio::time::interval(LOGIN_CHECK);
+    let logged_out = || login.as_ref().is_some_and(|l| !l.still_valid());
     loop {
         tokio::select! {
+            _ = login_check.tick(), if login.is_some() => {
+                if logged_out() {
+                    return close_logged_out(sink).await;
+                }
+            },
             out = outgoing.recv() => match out {
                 Some(mut msg) => {
                     if let (ServerMsg::Admitted { ice_servers, .. }, Some(turn)) = (&mut msg, turn) {
@@ -211,6 +258,7 @@ async fn pump(
                             }
                         }
                     }
+                    Some(Ok(_)) if logged_out() => return close_logged_out(sink).await,
                     Some(Ok(msg)) => {
                         let delivered = room.message(conn, msg).await;
                         if !delivered {
@@ -238,6 +286,17 @@ async fn pump(
             },
         }
     }
+}
+
+async fn close_logged_out(mut sink: futures_util::stream::SplitSink<WebSocket, Message>) {
+    let error = ServerMsg::error(
+        "logged_out",
+        "You were logged out. Log in again to return to the session.",
+    );
+    if let Ok(text) = serde_json::to_string(&error) {
+        let _ = sink.send(Message::Text(text.into())).await;
+    }
+    let _ = sink.close().await;
 }
 
 fn unix_now() -> u64 {
