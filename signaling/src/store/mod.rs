@@ -107,9 +107,30 @@ pub struct Store {
 
 impl Store {
     /// Open (creating if needed) the database in `data_dir` and migrate it.
+    ///
+    /// The directory is made private to the service account (0700, and an
+    /// existing one loses any access for others) and the database file 0600:
+    /// it holds password hashes and invite links.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(StoreError::DataDir)?;
-        let db = Connection::open(data_dir.join(DB_FILE))?;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(StoreError::DataDir)?;
+        let dir_mode = std::fs::metadata(data_dir)
+            .map_err(StoreError::DataDir)?
+            .permissions()
+            .mode();
+        if dir_mode & 0o007 != 0 {
+            let private = std::fs::Permissions::from_mode(dir_mode & 0o770);
+            std::fs::set_permissions(data_dir, private).map_err(StoreError::DataDir)?;
+            tracing::warn!("the data directory was open to other users; it no longer is");
+        }
+        let path = data_dir.join(DB_FILE);
+        let db = Connection::open(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(StoreError::DataDir)?;
         Self::init(db)
     }
 
@@ -378,6 +399,27 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_data_directory_and_database_are_private_to_the_service() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let base = std::env::temp_dir().join(format!("haven-store-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        // Created by Haven.
+        let fresh = base.join("fresh");
+        drop(Store::open(&fresh).unwrap());
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&fresh.join(DB_FILE)), 0o600);
+        // Created by someone else, open to all.
+        let open = base.join("open");
+        std::fs::create_dir_all(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&open).unwrap());
+        assert_eq!(mode(&open) & 0o007, 0, "others keep access");
+        assert_eq!(mode(&open.join(DB_FILE)), 0o600);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn revoked_link_opens_nothing_and_group_link_keeps_working() {
