@@ -5,6 +5,11 @@
 
 use std::fmt;
 
+/// The most people in one room: a facilitator, a co-facilitator and up to
+/// twelve members. Each page offers one audio and one video receive slot per
+/// possible other person, so an offer has at most `2 * MAX_ROOM_SIZE` m-lines.
+pub const MAX_ROOM_SIZE: usize = 14;
+
 /// A room: one running session of one group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoomId(pub u64);

@@ -11,6 +11,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_MESSAGE_BYTES: usize = 192 * 1024;
 /// Largest SDP offer accepted.
 pub const MAX_SDP_BYTES: usize = 160 * 1024;
+/// Most m-lines in an offer: one audio and one video to send, and one of
+/// each to receive from every other person a room can hold. More cost a
+/// shared media worker for nothing and are refused.
+pub const MAX_OFFER_M_LINES: usize = 2 * haven_sfu::MAX_ROOM_SIZE;
 /// Seconds a new connection has to say `hello`.
 pub const HELLO_TIMEOUT_SECS: u64 = 10;
 

@@ -37,7 +37,7 @@ impl Default for CoreConfig {
     fn default() -> Self {
         Self {
             host_candidates: Vec::new(),
-            max_participants_per_room: 14,
+            max_participants_per_room: crate::ids::MAX_ROOM_SIZE,
             send_buffer_audio: 16,
             send_buffer_video: 128,
             keyframe_min_interval: Duration::from_millis(300),

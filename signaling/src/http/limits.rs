@@ -65,6 +65,14 @@ pub fn message_budget(now: Instant) -> Bucket {
     Bucket::new(40, 10.0, now)
 }
 
+/// SDP offers one WebSocket may send: 3 at once, then one every 5 seconds.
+/// A page offers once per admission or reconnect; each offer costs a media
+/// worker a peer connection, so a client re-offering in a loop must not
+/// take a shared worker's time from other rooms.
+pub fn offer_budget(now: Instant) -> Bucket {
+    Bucket::new(3, 0.2, now)
+}
+
 /// A token bucket per address.
 pub struct RateLimiter {
     burst: u32,

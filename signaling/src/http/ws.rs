@@ -14,7 +14,7 @@ use haven_sfu::MediaPlane;
 use tokio::sync::mpsc;
 
 use super::door;
-use super::limits::{message_budget, ClientIp};
+use super::limits::{message_budget, offer_budget, ClientIp};
 use super::AppState;
 use crate::live::{RoomHandle, CONN_QUEUE};
 use crate::protocol::{
@@ -217,6 +217,7 @@ async fn pump(
 ) {
     let (mut sink, mut stream) = socket.split();
     let mut budget = message_budget(Instant::now());
+    let mut offers = offer_budget(Instant::now());
     let mut last_warning: Option<Instant> = None;
     let mut login_check = tokio::time::interval(LOGIN_CHECK);
     let logged_out = || login.as_ref().is_some_and(|l| !l.still_valid());
@@ -259,6 +260,13 @@ async fn pump(
                         }
                     }
                     Some(Ok(_)) if logged_out() => return close_logged_out(sink).await,
+                    Some(Ok(ClientMsg::Offer { .. })) if !offers.take(Instant::now()) => {
+                        let error = ServerMsg::error("rate_limited", "Too many new media connections at once; wait a few seconds and reload the page.");
+                        let Ok(text) = serde_json::to_string(&error) else { continue };
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
                     Some(Ok(msg)) => {
                         let delivered = room.message(conn, msg).await;
                         if !delivered {

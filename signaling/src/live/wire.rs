@@ -1,6 +1,8 @@
 //! Translating between the room's typed notices/commands and the wire.
 
-use crate::protocol::{ClientMsg, RosterItem, ServerMsg, WaitingItem, MAX_SDP_BYTES};
+use crate::protocol::{
+    ClientMsg, RosterItem, ServerMsg, WaitingItem, MAX_OFFER_M_LINES, MAX_SDP_BYTES,
+};
 use crate::room::{ChatText, Command, Notice, ParticipantId, Refusal, Role};
 
 /// A room notice as a wire message.
@@ -141,6 +143,13 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
         ClientMsg::Offer { sdp } => {
             if sdp.len() > MAX_SDP_BYTES {
                 return Err(ServerMsg::error("too_large", "The SDP offer is too large."));
+            }
+            let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
+            if m_lines > MAX_OFFER_M_LINES {
+                return Err(ServerMsg::error(
+                    "too_many_tracks",
+                    "The offer has more media lines than a room can use; reload the page.",
+                ));
             }
             Command::Offer { by, sdp }
         }
