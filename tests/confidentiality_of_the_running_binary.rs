@@ -1,7 +1,7 @@
 //! The real `haven serve`, locked down, runs a session with media and chat;
 //! from outside the process the test proves that it cannot write outside its
 //! data directory, is not dumpable and cannot dump core, that the session
-//! left nothing but the database behind, and that with tracing at `trace`
+//! left nothing but the database (and its link key) behind, and that with tracing at `trace`
 //! level no display name, address, SDP, token or chat reached the log.
 
 mod common;
@@ -189,14 +189,14 @@ async fn locked_down_server_keeps_nothing_but_its_database_and_logs_no_secrets()
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.terminate();
 
-    // Nothing but the database stayed behind.
+    // Nothing but the database and its link key stayed behind.
     let mut left: Vec<String> = std::fs::read_dir(&server.data_dir)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["haven.sqlite3"]);
+    assert_eq!(left, ["haven.sqlite3", "link.key"]);
 
     // The log was at trace level and holds none of the secrets.
     let log = log.lock().unwrap().clone();

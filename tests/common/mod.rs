@@ -265,6 +265,17 @@ impl Console {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn delete(&self, path: &str) -> u16 {
         self.http
             .delete(format!("{}{path}", self.base))

@@ -67,12 +67,15 @@ async function showGroups(focusId) {
   if (focus) focus.focus();
 }
 
+const UNSHOWABLE = 'This link can no longer be shown here (its key is gone); it still works. Make a new one to see a link.';
+
 function groupCard(g) {
-  const link = el('code', { className: 'link', dataset: { testid: 'group-invite-link' } }, g.invite_link);
-  const copy = el('button', { type: 'button', className: 'secondary', 'aria-label': `Copy the invite link of ${g.name}` }, 'Copy link');
+  const link = el('code', { className: 'link', dataset: { testid: 'group-invite-link' } }, g.invite_link || UNSHOWABLE);
+  const copy = el('button', { type: 'button', className: 'secondary', disabled: !g.invite_link, 'aria-label': `Copy the invite link of ${g.name}` }, 'Copy link');
   copy.addEventListener('click', async () => {
     try { await navigator.clipboard.writeText(g.invite_link); announce('Invite link copied.'); } catch { announce('Select the link and copy it.'); }
   });
+  const replace = replaceLink(g, (url) => { g.invite_link = url; link.textContent = url; copy.disabled = false; });
   const startBtn = el('button', { type: 'button', dataset: { testid: 'session-start' } }, g.session_open ? 'Rejoin the session' : 'Start the session');
   startBtn.addEventListener('click', () => startSession(g));
   const links = el('ul', { className: 'plain' });
@@ -92,7 +95,33 @@ function groupCard(g) {
     el('p', { className: 'note' }, `Up to ${g.capacity} members${g.co_facilitator ? ` · co-facilitator ${g.co_facilitator}` : ''}${g.role === 'co_facilitator' ? ' · you co-facilitate' : ''}`),
     el('p', {}, 'Group invite link: ', link),
     el('div', { className: 'row' }, copy, startBtn),
+    replace,
     details);
+}
+
+/**
+ * "New group link": for a link shared too widely or with someone who left.
+ * Asks once more in place, because the old link stops working at once.
+ */
+function replaceLink(g, done) {
+  if (g.role !== 'facilitator') return null;
+  const ask = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'invite-replace' } }, 'New group link…');
+  const yes = el('button', { type: 'button', className: 'danger', dataset: { testid: 'invite-replace-confirm' } }, 'Replace the link');
+  const no = el('button', { type: 'button', className: 'secondary' }, 'Keep the current link');
+  const confirm = el('div', { className: 'card', hidden: true },
+    el('p', {}, 'The current group link will stop working at once. Members who have it will need the new one; people already in a session stay.'),
+    el('div', { className: 'row' }, yes, no));
+  ask.addEventListener('click', () => { confirm.hidden = false; yes.focus(); });
+  no.addEventListener('click', () => { confirm.hidden = true; ask.focus(); });
+  yes.addEventListener('click', async () => {
+    const r = await api('POST', `/api/groups/${g.id}/invite`);
+    confirm.hidden = true;
+    if (!r.ok) { announce(r.data ? r.data.message : 'Could not make a new link.'); return; }
+    done(r.data.invite_link);
+    announce('New group link made; the old one no longer works.');
+    ask.focus();
+  });
+  return el('div', {}, ask, confirm);
 }
 
 async function loadLinks(g, list) {
@@ -103,7 +132,7 @@ async function loadLinks(g, list) {
       const x = await api('DELETE', `/api/groups/${g.id}/links/${l.id}`);
       if (x.ok) { announce('Link revoked.'); await loadLinks(g, list); }
     });
-    return el('li', {}, el('span', { className: 'who' }, l.label || '(no label)'), ' ', el('code', { className: 'link' }, l.link), ' ', revoke);
+    return el('li', {}, el('span', { className: 'who' }, l.label || '(no label)'), ' ', el('code', { className: 'link' }, l.link || UNSHOWABLE), ' ', revoke);
   }));
 }
 

@@ -171,7 +171,8 @@ struct GroupView {
     name: String,
     capacity: usize,
     role: &'static str,
-    invite_link: String,
+    /// `None` when the key that sealed it is gone (make a new one).
+    invite_link: Option<String>,
     co_facilitator: Option<String>,
     weekly_window: Option<WindowView>,
     session_open: bool,
@@ -197,7 +198,7 @@ fn group_view<M: MediaPlane>(state: &AppState<M>, g: &Group, me: AccountId) -> G
         } else {
             "co_facilitator"
         },
-        invite_link: state.invite_url(&g.invite_token),
+        invite_link: g.invite_token.as_deref().map(|t| state.invite_url(t)),
         co_facilitator: g
             .co_facilitator
             .and_then(|c| state.store.username(c).ok().flatten()),
@@ -361,7 +362,7 @@ pub async fn list_links<M: MediaPlane>(State(state): Shared<M>, Managed(g): Mana
         Ok(links) => Json(
             links
                 .iter()
-                .map(|l| json!({ "id": l.id.0, "label": l.label, "revoked": l.revoked, "link": state.invite_url(&l.token) }))
+                .map(|l| json!({ "id": l.id.0, "label": l.label, "revoked": l.revoked, "link": l.token.as_deref().map(|t| state.invite_url(t)) }))
                 .collect::<Vec<_>>(),
         )
         .into_response(),
@@ -393,6 +394,28 @@ pub async fn create_link<M: MediaPlane>(
     match state.store.create_link(g.id, &token, label.trim()) {
         Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id.0, "label": label.trim(), "revoked": false, "link": state.invite_url(&token) })))
             .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// A new group invite link; the old one answers like an unknown link from
+/// now on (a link that was shared too widely, or with someone who left).
+/// Members already in a running session stay; waiting ones keep waiting.
+pub async fn rotate_invite<M: MediaPlane>(
+    State(state): Shared<M>,
+    LoggedIn(me): LoggedIn,
+    Managed(g): Managed,
+) -> Response {
+    if g.facilitator != me {
+        return error(
+            StatusCode::FORBIDDEN,
+            "not_allowed",
+            "Only the group's facilitator can replace its invite link.",
+        );
+    }
+    let token = random_token();
+    match state.store.rotate_invite(g.id, &token) {
+        Ok(_) => Json(json!({ "invite_link": state.invite_url(&token) })).into_response(),
         Err(e) => internal(e),
     }
 }

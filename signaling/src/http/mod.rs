@@ -135,6 +135,7 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             "/api/groups/{group}/links",
             get(api::list_links::<M>).post(api::create_link::<M>),
         )
+        .route("/api/groups/{group}/invite", post(api::rotate_invite::<M>))
         .route(
             "/api/groups/{group}/links/{link}",
             delete(api::revoke_link::<M>),

@@ -6,6 +6,10 @@
 //! server makes them from its handlers behind one mutex.
 
 mod schema;
+mod sealed;
+
+pub use sealed::KEY_FILE;
+use sealed::{token_hash, LinkKey};
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -30,6 +34,9 @@ pub enum StoreError {
     /// The data directory could not be created.
     #[error("cannot create the data directory: {0}")]
     DataDir(std::io::Error),
+    /// The key that seals invite links at rest is missing or unusable.
+    #[error("the invite link key (link.key in the data directory): {0}")]
+    Key(&'static str),
 }
 
 /// A facilitator account.
@@ -67,8 +74,9 @@ pub struct Group {
     pub co_facilitator: Option<AccountId>,
     /// Members admitted at most at once.
     pub capacity: usize,
-    /// The group invite link's token.
-    pub invite_token: String,
+    /// The group invite link's token, to show in the console (`None` when
+    /// the key that sealed it is gone: the link works, a new one can be made).
+    pub invite_token: Option<String>,
     /// Optional weekly window.
     pub window: Option<WeeklyWindow>,
 }
@@ -80,8 +88,8 @@ pub struct Link {
     pub id: LinkId,
     /// Its group.
     pub group: GroupId,
-    /// The secret in the URL.
-    pub token: String,
+    /// The secret in the URL, to show in the console (see `invite_token`).
+    pub token: Option<String>,
     /// The facilitator's label (initials are enough).
     pub label: String,
     /// Revoked links never work again.
@@ -103,6 +111,7 @@ pub type AuditRow = (u64, String, Option<u64>, u64);
 /// The database.
 pub struct Store {
     db: Mutex<Connection>,
+    key: LinkKey,
 }
 
 impl Store {
@@ -131,21 +140,56 @@ impl Store {
         let db = Connection::open(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(StoreError::DataDir)?;
-        Self::init(db)
+        Self::init(db, LinkKey::load_or_create(data_dir)?)
     }
 
     /// A private in-memory database (for tests of the HTTP layer).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, LinkKey::ephemeral()?)
     }
 
-    fn init(db: Connection) -> Result<Self, StoreError> {
+    fn init(db: Connection, key: LinkKey) -> Result<Self, StoreError> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         // Rollback journal, deleted after each transaction: the data
-        // directory holds the database file and nothing else at rest.
+        // directory holds the database file and the link key, nothing else.
         db.pragma_update(None, "journal_mode", "DELETE")?;
+        // What is deleted or replaced (an old token, a revoked link) is
+        // overwritten, not left in free pages of the file.
+        db.pragma_update(None, "secure_delete", "ON")?;
         schema::migrate(&db)?;
-        Ok(Self { db: Mutex::new(db) })
+        let store = Self {
+            db: Mutex::new(db),
+            key,
+        };
+        store.seal_plain_tokens()?;
+        Ok(store)
+    }
+
+    /// Databases from before links were sealed hold tokens in clear:
+    /// replace each by its hash and a sealed copy (once; idempotent).
+    fn seal_plain_tokens(&self) -> Result<(), StoreError> {
+        let db = self.db();
+        let tx = db.unchecked_transaction()?;
+        for (table, plain, sealed) in [
+            ("groups", "invite_token", "invite_sealed"),
+            ("links", "token", "token_sealed"),
+        ] {
+            let rows: Vec<(i64, String)> = {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT id, {plain} FROM {table} WHERE {sealed} IS NULL"
+                ))?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (id, token) in rows {
+                tx.execute(
+                    &format!("UPDATE {table} SET {plain} = ?1, {sealed} = ?2 WHERE id = ?3"),
+                    params![token_hash(&token), self.key.seal(&token)?, id],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -227,14 +271,15 @@ impl Store {
         let db = self.db();
         db.execute(
             "INSERT INTO groups (name, facilitator_id, co_facilitator_id, capacity, invite_token, \
-             weekday, start_minute, duration_minutes, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, unixepoch())",
+             invite_sealed, weekday, start_minute, duration_minutes, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, unixepoch())",
             params![
                 name,
                 facilitator.0,
                 co_facilitator.map(|a| a.0),
                 capacity as i64,
-                invite_token,
+                token_hash(invite_token),
+                self.key.seal(invite_token)?,
                 window.map(|w| w.weekday),
                 window.map(|w| w.start_minute),
                 window.map(|w| w.duration_minutes),
@@ -244,10 +289,10 @@ impl Store {
     }
 
     const GROUP_COLUMNS: &'static str =
-        "id, name, facilitator_id, co_facilitator_id, capacity, invite_token, \
+        "id, name, facilitator_id, co_facilitator_id, capacity, invite_sealed, \
                                          weekday, start_minute, duration_minutes";
 
-    fn group_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
+    fn group_from_row(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
         let weekday: Option<u8> = r.get(6)?;
         let start: Option<u16> = r.get(7)?;
         let duration: Option<u16> = r.get(8)?;
@@ -257,7 +302,9 @@ impl Store {
             facilitator: AccountId(r.get(2)?),
             co_facilitator: r.get::<_, Option<i64>>(3)?.map(AccountId),
             capacity: r.get::<_, i64>(4)?.max(0) as usize,
-            invite_token: r.get(5)?,
+            invite_token: r
+                .get::<_, Option<String>>(5)?
+                .and_then(|s| self.key.open(&s)),
             window: match (weekday, start, duration) {
                 (Some(weekday), Some(start_minute), Some(duration_minutes)) => Some(WeeklyWindow {
                     weekday,
@@ -274,7 +321,7 @@ impl Store {
         let sql = format!("SELECT {} FROM groups WHERE id = ?1", Self::GROUP_COLUMNS);
         Ok(self
             .db()
-            .query_row(&sql, [id.0], Self::group_from_row)
+            .query_row(&sql, [id.0], |r| self.group_from_row(r))
             .optional()?)
     }
 
@@ -286,7 +333,7 @@ impl Store {
         );
         let db = self.db();
         let mut stmt = db.prepare(&sql)?;
-        let rows = stmt.query_map([account.0], Self::group_from_row)?;
+        let rows = stmt.query_map([account.0], |r| self.group_from_row(r))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -299,10 +346,20 @@ impl Store {
     ) -> Result<LinkId, StoreError> {
         let db = self.db();
         db.execute(
-            "INSERT INTO links (group_id, token, label, revoked, created_at) VALUES (?1, ?2, ?3, 0, unixepoch())",
-            params![group.0, token, label],
+            "INSERT INTO links (group_id, token, token_sealed, label, revoked, created_at) \
+             VALUES (?1, ?2, ?3, ?4, 0, unixepoch())",
+            params![group.0, token_hash(token), self.key.seal(token)?, label],
         )?;
         Ok(LinkId(db.last_insert_rowid()))
+    }
+
+    /// Give a group a new invite link; the old one then opens nothing.
+    pub fn rotate_invite(&self, group: GroupId, token: &str) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE groups SET invite_token = ?1, invite_sealed = ?2 WHERE id = ?3",
+            params![token_hash(token), self.key.seal(token)?, group.0],
+        )?;
+        Ok(n > 0)
     }
 
     /// Revoke a personal link of a group. Returns whether one was revoked.
@@ -318,13 +375,15 @@ impl Store {
     pub fn links(&self, group: GroupId) -> Result<Vec<Link>, StoreError> {
         let db = self.db();
         let mut stmt = db.prepare(
-            "SELECT id, group_id, token, label, revoked FROM links WHERE group_id = ?1 ORDER BY id",
+            "SELECT id, group_id, token_sealed, label, revoked FROM links WHERE group_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([group.0], |r| {
             Ok(Link {
                 id: LinkId(r.get(0)?),
                 group: GroupId(r.get(1)?),
-                token: r.get(2)?,
+                token: r
+                    .get::<_, Option<String>>(2)?
+                    .and_then(|s| self.key.open(&s)),
                 label: r.get(3)?,
                 revoked: r.get::<_, i64>(4)? != 0,
             })
@@ -339,9 +398,10 @@ impl Store {
             "SELECT {} FROM groups WHERE invite_token = ?1",
             Self::GROUP_COLUMNS
         );
+        let hash = token_hash(token);
         if let Some(g) = self
             .db()
-            .query_row(&sql, [token], Self::group_from_row)
+            .query_row(&sql, [&hash], |r| self.group_from_row(r))
             .optional()?
         {
             return Ok(Some(Invite::Group(g)));
@@ -350,7 +410,7 @@ impl Store {
             .db()
             .query_row(
                 "SELECT id, group_id FROM links WHERE token = ?1 AND revoked = 0",
-                [token],
+                [&hash],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -455,5 +515,94 @@ mod tests {
             s.audit_log(g).unwrap(),
             vec![(1, "admitted".to_string(), Some(1), 2)]
         );
+    }
+
+    #[test]
+    fn a_rotated_group_link_opens_nothing_and_the_new_one_works() {
+        let s = Store::in_memory().unwrap();
+        let f = s.add_facilitator("ada", "hash").unwrap();
+        let g = s
+            .create_group("Tuesday group", f, None, 12, "old-group-token", None)
+            .unwrap();
+        assert!(s.rotate_invite(g, "new-group-token").unwrap());
+        assert!(s.invite("old-group-token").unwrap().is_none());
+        assert!(matches!(
+            s.invite("new-group-token").unwrap(),
+            Some(Invite::Group(_))
+        ));
+        let shown = s.group(g).unwrap().unwrap().invite_token;
+        assert_eq!(shown.as_deref(), Some("new-group-token"));
+    }
+
+    /// Finding 9 of the hardening round: the database file held every
+    /// invite token in clear. A database written by an older Haven is
+    /// converted at start-up, and its links keep working.
+    #[test]
+    fn the_database_file_holds_no_invite_token_in_clear() {
+        let dir = std::env::temp_dir().join(format!("haven-store-sealed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // As an older Haven left it: schema 1, tokens in clear.
+        {
+            let db = Connection::open(dir.join(DB_FILE)).unwrap();
+            db.execute_batch(schema::FIRST).unwrap();
+            db.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER NOT NULL);
+                 INSERT INTO schema_version VALUES (1);
+                 INSERT INTO facilitators VALUES (1, 'ada', 'hash', 0);
+                 INSERT INTO groups (id, name, facilitator_id, capacity, invite_token, created_at)
+                   VALUES (1, 'Old group', 1, 12, 'legacy-group-token-in-clear', 0);
+                 INSERT INTO links (id, group_id, token, label, created_at)
+                   VALUES (1, 1, 'legacy-personal-token-in-clear', 'S', 0);",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&dir).unwrap();
+        assert!(matches!(
+            s.invite("legacy-group-token-in-clear").unwrap(),
+            Some(Invite::Group(_))
+        ));
+        assert!(matches!(
+            s.invite("legacy-personal-token-in-clear").unwrap(),
+            Some(Invite::Personal(..))
+        ));
+        let g = s
+            .create_group(
+                "New group",
+                AccountId(1),
+                None,
+                12,
+                "fresh-group-token-xyz",
+                None,
+            )
+            .unwrap();
+        s.create_link(g, "fresh-personal-token-xyz", "K").unwrap();
+        assert_eq!(
+            s.links(g).unwrap()[0].token.as_deref(),
+            Some("fresh-personal-token-xyz"),
+            "the console can still show it"
+        );
+        drop(s);
+        let bytes = std::fs::read(dir.join(DB_FILE)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for token in [
+            "legacy-group-token-in-clear",
+            "legacy-personal-token-in-clear",
+            "fresh-group-token-xyz",
+            "fresh-personal-token-xyz",
+        ] {
+            assert!(!text.contains(token), "{token} is in the database file");
+        }
+        // Opened again (no second conversion), everything still works.
+        let s = Store::open(&dir).unwrap();
+        assert!(matches!(
+            s.invite("fresh-group-token-xyz").unwrap(),
+            Some(Invite::Group(_))
+        ));
+        assert!(matches!(
+            s.invite("legacy-group-token-in-clear").unwrap(),
+            Some(Invite::Group(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,6 +3,10 @@
 
 use rusqlite::Connection;
 
+/// The first schema (for tests of the conversion of older databases).
+#[cfg(test)]
+pub const FIRST: &str = MIGRATIONS[0];
+
 const MIGRATIONS: &[&str] = &[
     // 1: accounts, groups, personal links, audit log.
     "CREATE TABLE facilitators (
@@ -40,6 +44,11 @@ const MIGRATIONS: &[&str] = &[
         actor INTEGER,
         subject INTEGER NOT NULL
     );",
+    // 2: invite links at rest: `invite_token`/`token` now hold the SHA-256
+    // of the token (lookups), the sealed columns a copy for showing it
+    // (see `sealed.rs`; existing rows are converted at start-up).
+    "ALTER TABLE groups ADD COLUMN invite_sealed TEXT;
+    ALTER TABLE links ADD COLUMN token_sealed TEXT;",
 ];
 
 /// Bring the database up to the latest schema.
