@@ -3,13 +3,13 @@
 //! This file is CLI and wiring only.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod config;
 mod connections;
 mod lockdown;
 mod metrics;
 mod tls;
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use haven_sfu::io::{default_media_addrs, MediaConfig, MediaServer};
-use haven_signaling::auth::{hash_password, Sessions, MIN_PASSWORD_CHARS};
+use haven_signaling::auth::Sessions;
 use haven_signaling::http::{app, AppState, HttpSettings};
 use haven_signaling::live::Live;
-use haven_signaling::store::{Store, StoreError};
+use haven_signaling::store::Store;
 use haven_signaling::turn::TurnSettings;
 use tracing_subscriber::EnvFilter;
 
@@ -58,22 +58,7 @@ enum Command {
     /// Manage facilitator accounts.
     Facilitator {
         #[command(subcommand)]
-        command: FacilitatorCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum FacilitatorCommand {
-    /// Add a facilitator account.
-    Add {
-        /// The login name.
-        username: String,
-        /// Read the password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
-        /// Directory of the database (default ./haven-data).
-        #[arg(long, env = "HAVEN_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        command: accounts::FacilitatorCommand,
     },
 }
 
@@ -115,18 +100,7 @@ fn main() -> ExitCode {
         } => Config::resolve(*settings, config.as_deref())
             .map_err(|e| e.to_string())
             .and_then(|c| serve(c, allow_without_landlock)),
-        Command::Facilitator {
-            command:
-                FacilitatorCommand::Add {
-                    username,
-                    password_stdin,
-                    data_dir,
-                },
-        } => add_facilitator(
-            &username,
-            password_stdin,
-            data_dir.unwrap_or_else(|| PathBuf::from("haven-data")),
-        ),
+        Command::Facilitator { command } => accounts::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,46 +108,6 @@ fn main() -> ExitCode {
             eprintln!("haven: {message}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn add_facilitator(username: &str, password_stdin: bool, data_dir: PathBuf) -> Result<(), String> {
-    let valid_name = (1..=64).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
-    if !valid_name {
-        return Err("a username is 1 to 64 letters, digits or . _ - @".into());
-    }
-    if !password_stdin {
-        return Err(
-            "give the password on standard input with --password-stdin, e.g.\n  \
-                    printf '%s\\n' \"$PASSWORD\" | haven facilitator add NAME --password-stdin"
-                .into(),
-        );
-    }
-    let mut password = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut password)
-        .map_err(|e| format!("cannot read the password: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must be at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    let store = Store::open(&data_dir).map_err(|e| e.to_string())?;
-    let hash = hash_password(password).map_err(|e| format!("cannot hash the password: {e}"))?;
-    match store.add_facilitator(username, &hash) {
-        Ok(_) => {
-            println!("Facilitator {username:?} added.");
-            Ok(())
-        }
-        Err(StoreError::UsernameTaken) => {
-            Err(format!("a facilitator named {username:?} already exists"))
-        }
-        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -128,6 +128,7 @@ async fn bad_input_gets_a_clear_error_and_disturbs_nobody() {
     let resp = bo
         .http
         .post(format!("{}/api/logout", server.base))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();

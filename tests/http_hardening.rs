@@ -162,6 +162,84 @@ async fn a_co_facilitator_who_does_not_moderate_cannot_end_the_session_over_http
     fac.expect_type("session_ended").await;
 }
 
+/// Minor finding 13: CSRF defence must not rest on `SameSite` alone. A
+/// change without JSON, or from another site's page, is refused and
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_need_json_from_our_own_pages() {
+    let server = Server::start(&["ada"]).await;
+    let console = Console::login(&server, "ada").await;
+    let (status, g) = console
+        .post("/api/groups", json!({ "name": "Group" }))
+        .await;
+    assert_eq!(status, 201);
+    let id = g["id"].as_i64().unwrap();
+    let send =
+        |path: String, body: Option<&'static str>, headers: &[(&'static str, &'static str)]| {
+            let mut req = console.http.post(format!("{}{path}", server.base));
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(b) = body {
+                req = req.body(b);
+            }
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+    let session = format!("/api/groups/{id}/session");
+    let links = format!("/api/groups/{id}/links");
+    assert_eq!(
+        send(
+            session.clone(),
+            Some("{}"),
+            &[("content-type", "text/plain")]
+        )
+        .await,
+        415
+    );
+    assert_eq!(
+        send(links.clone(), None, &[]).await,
+        415,
+        "a link made with no body"
+    );
+    let json = ("content-type", "application/json");
+    assert_eq!(
+        send(
+            "/api/groups".into(),
+            Some(r#"{"name":"Evil"}"#),
+            &[json, ("origin", "https://evil.example")]
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        send(
+            links.clone(),
+            Some("{}"),
+            &[json, ("sec-fetch-site", "cross-site")]
+        )
+        .await,
+        403
+    );
+    let (_, groups) = console.get("/api/groups").await;
+    assert_eq!(
+        groups.as_array().unwrap().len(),
+        1,
+        "a refused request changed something"
+    );
+    let (_, made) = console.get(&links).await;
+    assert_eq!(made.as_array().unwrap().len(), 0);
+    // Our own page's request goes through.
+    assert_eq!(
+        send(
+            session,
+            Some("{}"),
+            &[json, ("sec-fetch-site", "same-origin")]
+        )
+        .await,
+        201
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_sites_page_cannot_open_a_websocket() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -23,14 +23,7 @@ fn client_from(last_octets: u16) -> reqwest::Client {
 }
 
 async fn login(server: &Server, from: u16, username: &str, password: &str) -> u16 {
-    client_from(from)
-        .post(format!("{}/api/login", server.base))
-        .json(&json!({ "username": username, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    common::login_status(&client_from(from), server, username, password).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -185,6 +185,7 @@ pub async fn room_haven(
         .unwrap_or("")
         .to_owned();
     http.post(format!("{base}/api/groups/{gid}/session"))
+        .json(&json!({}))
         .send()
         .await
         .map_err(|e| e.to_string())?;

@@ -315,6 +315,23 @@ impl Console {
     }
 }
 
+/// The status of a login attempt made with `client`.
+pub async fn login_status(
+    client: &reqwest::Client,
+    server: &Server,
+    username: &str,
+    password: &str,
+) -> u16 {
+    client
+        .post(format!("{}/api/login", server.base))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 pub fn token_of(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
 }

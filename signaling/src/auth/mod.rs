@@ -60,7 +60,19 @@ pub struct Sessions {
 struct Login {
     account: AccountId,
     began: Instant,
+    /// When it began, in Unix milliseconds (compared with the store's
+    /// `logins_valid_from_ms` after a password change or a disable).
+    began_ms: u64,
     seen: Instant,
+}
+
+/// A live login, as seen by a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveLogin {
+    /// Whose.
+    pub account: AccountId,
+    /// When it began, in Unix milliseconds.
+    pub began_ms: u64,
 }
 
 impl Sessions {
@@ -85,6 +97,7 @@ impl Sessions {
             Login {
                 account,
                 began: now,
+                began_ms: crate::store::now_ms(),
                 seen: now,
             },
         );
@@ -93,6 +106,11 @@ impl Sessions {
 
     /// The account of a live session (and mark it active).
     pub fn touch(&self, token: &str, now: Instant) -> Option<AccountId> {
+        self.touch_login(token, now).map(|l| l.account)
+    }
+
+    /// A live session (and mark it active).
+    pub fn touch_login(&self, token: &str, now: Instant) -> Option<LiveLogin> {
         let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
         let login = map.get_mut(token)?;
         if !self.alive(login, now) {
@@ -100,7 +118,10 @@ impl Sessions {
             return None;
         }
         login.seen = now;
-        Some(login.account)
+        Some(LiveLogin {
+            account: login.account,
+            began_ms: login.began_ms,
+        })
     }
 
     fn alive(&self, l: &Login, now: Instant) -> bool {

@@ -122,6 +122,13 @@ pub async fn login<M: MediaPlane>(
             "Wrong username or password.",
         );
     };
+    if account.disabled {
+        return error(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "This account is disabled. Ask your clinic's administrator.",
+        );
+    }
     let token = state.sessions.start(account.id, Instant::now());
     let secure = if state.settings.secure_cookies {
         "; Secure"

@@ -3,6 +3,7 @@
 //! everyone in a session.
 
 mod api;
+mod csrf;
 mod door;
 pub mod limits;
 mod web;
@@ -91,7 +92,7 @@ impl<M: MediaPlane> AppState<M> {
     /// The logged-in account of a request, from its session cookie.
     pub fn account(&self, headers: &HeaderMap) -> Option<AccountId> {
         let token = session_cookie(headers)?;
-        self.sessions.touch(&token, Instant::now())
+        valid_login(&self.sessions, &self.store, &token)
     }
 
     /// The member-facing URL of an invite token.
@@ -116,14 +117,56 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The account of a login that still holds: alive in memory, and in the
+/// store enabled with no password change since it began (the
+/// `haven facilitator` commands run in another process). A login that no
+/// longer holds is ended.
+pub fn valid_login(sessions: &Sessions, store: &Store, token: &str) -> Option<AccountId> {
+    let login = sessions.touch_login(token, Instant::now())?;
+    if store
+        .login_allowed(login.account, login.began_ms)
+        .unwrap_or(false)
+    {
+        Some(login.account)
+    } else {
+        sessions.end(token);
+        None
+    }
+}
+
+/// Whether a browser's `Origin` is Haven's own: the configured public URL's
+/// origin. When the public URL itself is on loopback (a laptop, the tests),
+/// any loopback origin is too: a page elsewhere cannot claim one, so DNS
+/// rebinding gains nothing. The request's `Host` is never trusted for this
+/// (a rebinding page controls it).
+pub fn is_our_origin(origin: &str, public_url: &str) -> bool {
+    fn split(url: &str) -> Option<(&str, &str)> {
+        let (scheme, rest) = url.split_once("://")?;
+        Some((scheme, rest.split('/').next()?))
+    }
+    fn host(authority: &str) -> &str {
+        match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        }
+    }
+    fn loopback(authority: &str) -> bool {
+        let h = host(authority);
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+    let (Some((os, oa)), Some((ps, pa))) = (split(origin), split(public_url)) else {
+        return false;
+    };
+    (os.eq_ignore_ascii_case(ps) && oa.eq_ignore_ascii_case(pa)) || (loopback(pa) && loopback(oa))
+}
+
 /// The application.
 pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
     let hsts = state.settings.secure_cookies;
-    Router::new()
-        .route("/", get(web::console))
-        .route("/join/{token}", get(web::join))
-        .route("/static/{*path}", get(web::asset))
-        .route("/healthz", get(|| async { "ok" }))
+    let public_url = state.settings.public_url.clone();
+    let json_api = Router::new()
         .route("/api/login", post(api::login::<M>))
         .route("/api/logout", post(api::logout::<M>))
         .route("/api/me", get(api::me::<M>))
@@ -144,6 +187,16 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             "/api/groups/{group}/session",
             post(api::start_session::<M>).delete(api::end_session::<M>),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            public_url,
+            csrf::guard,
+        ));
+    Router::new()
+        .route("/", get(web::console))
+        .route("/join/{token}", get(web::join))
+        .route("/static/{*path}", get(web::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(json_api)
         .route("/ws", get(ws::upgrade::<M>))
         .layer(axum::middleware::from_fn(move |req, next| {
             web::security_headers(req, next, hsts)

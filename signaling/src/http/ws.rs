@@ -33,16 +33,17 @@ pub async fn upgrade<M: MediaPlane>(
         // Another site's page trying to open a socket in a visitor's name.
         return (
             axum::http::StatusCode::FORBIDDEN,
-            "WebSockets are only for Haven's own pages.",
+            "WebSockets are only for Haven's own pages. If this is Haven's page, its address must be the configured public URL (--public-url).",
         )
             .into_response();
     }
     // The cookie is read at upgrade time; members need none. Staff keep
     // their login's token: the socket closes when the login ends.
     let login = super::session_cookie(&headers).and_then(|token| {
-        let account = state.sessions.touch(&token, Instant::now())?;
+        let account = super::valid_login(&state.sessions, &state.store, &token)?;
         Some(StaffLogin {
             sessions: state.sessions.clone(),
+            store: state.store.clone(),
             token,
             account,
         })
@@ -58,24 +59,14 @@ pub async fn upgrade<M: MediaPlane>(
 /// forge it, so a foreign origin means another site's page; it is refused
 /// (the session cookie is `SameSite=Strict` as well: defence in depth).
 /// Clients that are not browsers send no `Origin` and must prove who they
-/// are in their hello like everyone else. Our origin is the public URL's,
-/// or the `Host` the request was sent to (a proxy that keeps it).
+/// are in their hello like everyone else.
 fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let ours = public_url.split('/').take(3).collect::<Vec<_>>().join("/");
-    if origin.eq_ignore_ascii_case(&ours) {
-        return true;
+    match headers.get(axum::http::header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .is_ok_and(|o| super::is_our_origin(o, public_url)),
     }
-    let origin_host = origin.split_once("://").map(|(_, h)| h);
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok());
-    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> bool {
@@ -123,13 +114,14 @@ fn parse(msg: Message) -> Option<Result<ClientMsg, ServerMsg>> {
 /// laptop must not keep admitting and muting.
 struct StaffLogin {
     sessions: Arc<crate::auth::Sessions>,
+    store: Arc<crate::store::Store>,
     token: String,
     account: AccountId,
 }
 
 impl StaffLogin {
     fn still_valid(&self) -> bool {
-        self.sessions.touch(&self.token, Instant::now()).is_some()
+        super::valid_login(&self.sessions, &self.store, &self.token).is_some()
     }
 }
 
@@ -334,17 +326,10 @@ mod tests {
             &headers(&[("origin", "https://haven.clinic.example")]),
             public
         ));
-        // Behind a proxy that keeps the Host, or on a laptop.
-        assert!(same_origin(
-            &headers(&[
-                ("origin", "http://127.0.0.1:8080"),
-                ("host", "127.0.0.1:8080")
-            ]),
-            public
-        ));
         for evil in [
             "https://evil.example",
             "https://haven.clinic.example.evil.example",
+            "http://haven.clinic.example",
             "null",
         ] {
             assert!(
@@ -355,5 +340,36 @@ mod tests {
                 "{evil} was let in"
             );
         }
+        // DNS rebinding: the page's origin and the Host it sends agree, and
+        // are not ours.
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "http://rebound.example"),
+                ("host", "rebound.example")
+            ]),
+            public
+        ));
+        // A production server is not reached from a loopback page.
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            public
+        ));
+        // On a laptop (public URL on loopback), any loopback page is ours,
+        // also through a local relay on another port.
+        let laptop = "http://localhost:8080";
+        for ok in [
+            "http://127.0.0.1:41234",
+            "http://localhost:8080",
+            "http://[::1]:9",
+        ] {
+            assert!(same_origin(&headers(&[("origin", ok)]), laptop), "{ok}");
+        }
+        assert!(!same_origin(
+            &headers(&[("origin", "http://10.0.0.5:8080")]),
+            laptop
+        ));
     }
 }

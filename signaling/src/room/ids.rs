@@ -71,7 +71,10 @@ impl fmt::Debug for ResumeKey {
 }
 
 /// A display name as the person typed it: 1–40 characters, no control
-/// characters. Never logged (its `Debug` is redacted).
+/// characters, and none of the invisible ones that let a name pass for
+/// another in the roster (bidirectional overrides that reverse what
+/// follows, zero-width joiners and spaces, fillers); runs of spaces are
+/// one space. Never logged (its `Debug` is redacted).
 #[derive(Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -81,17 +84,33 @@ impl DisplayName {
 
     /// Check and trim a name.
     pub fn parse(raw: &str) -> Option<Self> {
-        let name = raw.trim();
-        let ok = !name.is_empty()
-            && name.chars().count() <= Self::MAX_CHARS
-            && !name.chars().any(char::is_control);
-        ok.then(|| Self(name.to_owned()))
+        if raw.chars().any(|c| c.is_control() || is_invisible(c)) {
+            return None;
+        }
+        let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ok = !name.is_empty() && name.chars().count() <= Self::MAX_CHARS;
+        ok.then_some(Self(name))
     }
 
     /// The name, for the people in the room (never for logs).
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that show nothing (or reorder what is shown): Unicode's format
+/// characters and the blank fillers a name could hide behind.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
 }
 
 impl fmt::Debug for DisplayName {
@@ -170,5 +189,33 @@ impl Role {
     /// Staff enter the room directly; members knock.
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DisplayName;
+
+    #[test]
+    fn names_that_could_pass_for_another_are_refused() {
+        let ok = |raw: &str| DisplayName::parse(raw).map(|n| n.as_str().to_owned());
+        assert_eq!(ok("  Sam   Lee "), Some("Sam Lee".into()));
+        assert_eq!(ok("Zoë Ødegård"), Some("Zoë Ødegård".into()));
+        assert_eq!(
+            ok("Rosa \u{2764}\u{FE0F}"),
+            Some("Rosa \u{2764}\u{FE0F}".into())
+        );
+        for evil in [
+            "Marigold\u{202E}dlogiraM", // right-to-left override
+            "Mari\u{200B}gold",         // zero-width space
+            "Ada\u{2066}",              // isolate
+            "\u{3164}",                 // Hangul filler, looks empty
+            "Ma\u{00AD}rigold",         // soft hyphen
+            "Tab\tName",
+            "   ",
+        ] {
+            assert_eq!(ok(evil), None, "{evil:?} was accepted");
+        }
+        assert_eq!(ok(&"x".repeat(41)), None);
     }
 }

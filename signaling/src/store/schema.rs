@@ -49,6 +49,10 @@ const MIGRATIONS: &[&str] = &[
     // (see `sealed.rs`; existing rows are converted at start-up).
     "ALTER TABLE groups ADD COLUMN invite_sealed TEXT;
     ALTER TABLE links ADD COLUMN token_sealed TEXT;",
+    // 3: accounts can be disabled; a password change or a disable ends the
+    // logins made before it (Unix milliseconds).
+    "ALTER TABLE facilitators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE facilitators ADD COLUMN logins_valid_from_ms INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Bring the database up to the latest schema.
