@@ -310,6 +310,25 @@ pub enum ServerMsg {
     },
 }
 
+/// Decode one text message from a client. Errors name the field or variant
+/// that is wrong (serde's words), never echo the values sent.
+pub fn decode(text: &str) -> Result<ClientMsg, ServerMsg> {
+    serde_json::from_str::<ClientMsg>(text).map_err(|e| {
+        let what = if e.is_syntax() || e.is_eof() {
+            "not valid JSON"
+        } else {
+            "not a known message"
+        };
+        ServerMsg::error(
+            "bad_message",
+            format!(
+                "That message is {what}: {}",
+                e.to_string().split(" at line").next().unwrap_or("")
+            ),
+        )
+    })
+}
+
 impl ServerMsg {
     /// A protocol error.
     pub fn error(code: &str, message: impl Into<String>) -> Self {

@@ -81,24 +81,10 @@ async fn refuse(mut socket: WebSocket, code: &str, message: &str) {
     let _ = socket.close().await;
 }
 
-/// Parse one text message; binary and oversized messages are errors.
+/// Parse one message; binary messages are errors, control frames nothing.
 fn parse(msg: Message) -> Option<Result<ClientMsg, ServerMsg>> {
     match msg {
-        Message::Text(t) => Some(serde_json::from_str::<ClientMsg>(t.as_str()).map_err(|e| {
-            // serde's message names the field or variant, never echoes values.
-            let what = if e.is_syntax() || e.is_eof() {
-                "not valid JSON"
-            } else {
-                "not a known message"
-            };
-            ServerMsg::error(
-                "bad_message",
-                format!(
-                    "That message is {what}: {}",
-                    e.to_string().split(" at line").next().unwrap_or("")
-                ),
-            )
-        })),
+        Message::Text(t) => Some(crate::protocol::decode(t.as_str())),
         Message::Binary(_) => Some(Err(ServerMsg::error(
             "bad_message",
             "Messages are JSON text.",

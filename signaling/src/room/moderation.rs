@@ -33,9 +33,12 @@ impl Room {
         let replaced: Vec<ParticipantId> = self.same_link(who);
         let freed = replaced
             .iter()
-            .filter(|id| self.people[id].stage == Stage::Admitted)
+            .filter(|id| {
+                let p = &self.people[id];
+                p.stage == Stage::Admitted && p.role == Role::Member
+            })
             .count();
-        if self.admitted_members() - freed >= self.settings.capacity {
+        if self.admitted_members().saturating_sub(freed) >= self.settings.capacity {
             fx.push(refuse(
                 by,
                 Refusal::Full {

@@ -287,6 +287,21 @@ fn admitting_a_new_device_replaces_the_old_one_and_keeps_a_forced_mute() {
     assert_eq!(h.room.admitted_members(), 1);
 }
 
+/// Found by `fuzz_room_commands`: an admitted non-member holding the same
+/// personal link as a knock made the capacity sum underflow (a panic).
+#[test]
+fn a_second_device_beside_a_staff_holder_of_the_link_does_not_panic_admission() {
+    let mut h = Harness::new(0);
+    let fac = h.facilitator();
+    h.enter(2, Seat::Personal(LinkId(1)), Role::CoFacilitator, "odd");
+    let (knock, _) = h.enter(3, Seat::Personal(LinkId(1)), Role::Member, "M");
+    let fx = h.run(Command::Admit {
+        by: fac,
+        who: knock,
+    });
+    assert!(notices_to(&fx, fac).contains(&&Notice::Refused(Refusal::Full { capacity: 0 })));
+}
+
 #[test]
 fn removing_a_member_turns_away_their_other_device_too() {
     let mut h = Harness::new(12);
