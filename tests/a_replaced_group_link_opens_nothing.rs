@@ -20,6 +20,7 @@ async fn the_old_group_link_answers_like_an_unknown_one_and_the_new_one_works() 
         .await;
     assert_eq!(status, 201);
     let group = g["id"].as_i64().unwrap();
+    cole.accept_invitation(group).await;
     let old = token_of(g["invite_link"].as_str().unwrap());
     assert_eq!(
         ada.post(&format!("/api/groups/{group}/session"), json!({}))

@@ -140,6 +140,7 @@ async fn a_co_facilitator_who_does_not_moderate_cannot_end_the_session_over_http
         .await;
     assert_eq!(status, 201, "{g}");
     let group = g["id"].as_i64().unwrap();
+    cole.accept_invitation(group).await;
     let session = format!("/api/groups/{group}/session");
     assert_eq!(ada.post(&session, json!({})).await.0, 201);
     let mut fac = Ws::connect(&server, Some(&ada.cookie)).await;

@@ -18,7 +18,9 @@ test('the co-facilitator takes over when the facilitator is gone', { timeout: 18
     const link = await facilitatorStarts(ada, 'Wednesday group', 'bea');
     const bea = await newPage(browser, haven.base);
     await logIn(bea, 'bea');
-    const card = bea.locator('section.card', { hasText: 'Wednesday group' });
+    // Bea co-facilitates only once she accepts ada's invitation.
+    await bea.click(tid('invitation-accept'));
+    const card = bea.locator('section.card[data-group]', { hasText: 'Wednesday group' });
     assert.match(await card.innerText(), /you co-facilitate/);
     await card.locator(tid('session-start')).click();
     await bea.locator('#session-screen').waitFor({ state: 'visible' });

@@ -300,6 +300,17 @@ impl Console {
         (id, token_of(g["invite_link"].as_str().unwrap()))
     }
 
+    /// Accept the invitation to co-facilitate `group`.
+    pub async fn accept_invitation(&self, group: i64) {
+        let (status, body) = self
+            .post(
+                &format!("/api/invitations/{group}"),
+                json!({ "accept": true }),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+
     pub async fn personal_link(&self, group: i64, label: &str) -> (i64, String) {
         let (status, l) = self
             .post(

@@ -62,12 +62,30 @@ async function showGroups(focusId) {
   const r = await api('GET', '/api/groups');
   if (r.status === 401) { show('login-screen'); return; }
   const list = $('group-list');
-  list.replaceChildren(...(r.data || []).reverse().map(groupCard));
+  const inv = await api('GET', '/api/invitations');
+  list.replaceChildren(...(inv.data || []).map(invitationCard), ...(r.data || []).reverse().map(groupCard));
   const focus = focusId && list.querySelector(`[data-group="${focusId}"] [data-testid="session-start"]`);
   if (focus) focus.focus();
 }
 
 const UNSHOWABLE = 'This link can no longer be shown here (its key is gone); it still works. Make a new one to see a link.';
+
+/** A colleague asks us to co-facilitate: nothing happens until we accept. */
+function invitationCard(i) {
+  const answer = async (accept) => {
+    const r = await api('POST', `/api/invitations/${i.group}`, { accept });
+    announce(r.ok ? (accept ? `You now co-facilitate ${i.name}.` : 'Invitation declined.') : 'That invitation is gone.');
+    await showGroups(accept ? i.group : undefined);
+  };
+  const yes = el('button', { type: 'button', dataset: { testid: 'invitation-accept' } }, 'Accept');
+  const no = el('button', { type: 'button', className: 'secondary' }, 'Decline');
+  yes.addEventListener('click', () => answer(true));
+  no.addEventListener('click', () => answer(false));
+  return el('section', { className: 'card', dataset: { invitation: String(i.group) }, 'aria-label': `Invitation: ${i.name}` },
+    el('h2', {}, `Invitation: ${i.name}`),
+    el('p', {}, `${i.facilitator} invites you to co-facilitate this group. You will see its waiting room and can take over if they drop.`),
+    el('div', { className: 'row' }, yes, no));
+}
 
 function groupCard(g) {
   const link = el('code', { className: 'link', dataset: { testid: 'group-invite-link' } }, g.invite_link || UNSHOWABLE);
@@ -92,7 +110,7 @@ function groupCard(g) {
   details.addEventListener('toggle', () => { if (details.open) loadLinks(g, links); });
   return el('section', { className: 'card', dataset: { group: String(g.id) }, 'aria-label': g.name },
     el('h2', {}, g.name),
-    el('p', { className: 'note' }, `Up to ${g.capacity} members${g.co_facilitator ? ` · co-facilitator ${g.co_facilitator}` : ''}${g.role === 'co_facilitator' ? ' · you co-facilitate' : ''}`),
+    el('p', { className: 'note' }, `Up to ${g.capacity} members${g.co_facilitator ? ` · co-facilitator ${g.co_facilitator}` : ''}${g.co_facilitator_invited ? ` · ${g.co_facilitator_invited} invited to co-facilitate (until they accept, nobody is)` : ''}${g.role === 'co_facilitator' ? ' · you co-facilitate' : ''}`),
     el('p', {}, 'Group invite link: ', link),
     el('div', { className: 'row' }, copy, startBtn),
     replace,

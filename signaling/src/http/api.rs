@@ -181,6 +181,8 @@ struct GroupView {
     /// `None` when the key that sealed it is gone (make a new one).
     invite_link: Option<String>,
     co_facilitator: Option<String>,
+    /// Invited, no answer yet (as typed).
+    co_facilitator_invited: Option<String>,
     weekly_window: Option<WindowView>,
     session_open: bool,
 }
@@ -209,6 +211,7 @@ fn group_view<M: MediaPlane>(state: &AppState<M>, g: &Group, me: AccountId) -> G
         co_facilitator: g
             .co_facilitator
             .and_then(|c| state.store.username(c).ok().flatten()),
+        co_facilitator_invited: g.co_invited.clone().filter(|_| g.facilitator == me),
         weekly_window: g.window.map(|w| WindowView {
             weekday: w.weekday,
             start_minute: w.start_minute,
@@ -294,27 +297,85 @@ pub async fn create_group<M: MediaPlane>(
                 "weekly_window is {weekday: 0-6, start_minute: 0-1439, duration_minutes: 1-1440}.",
             ),
         };
-    let co = match body.co_facilitator.as_deref() {
-        None => None,
-        Some(username) => match state.store.account_by_username(username) {
-            Ok(Some(a)) if a.id != me => Some(a.id),
-            Ok(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "no_such_facilitator",
-                    "The co-facilitator needs their own Haven account.",
-                )
-            }
+    // A co-facilitator is invited, and becomes one by accepting. The answer
+    // is the same whether or not the name is an account: the console does
+    // not tell who has one, and nobody is named in a group without consent.
+    let co = match body.co_facilitator.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) if name.chars().count() > 64 || name.chars().any(char::is_control) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_co_facilitator",
+                "A co-facilitator is named by their Haven username (up to 64 characters).",
+            )
+        }
+        Some(name) => match state.store.account_by_username(name) {
+            Ok(a) => Some((name.to_owned(), a.map(|a| a.id).filter(|id| *id != me))),
             Err(e) => return internal(e),
         },
     };
     let created = state
         .store
-        .create_group(name, me, co, capacity, &random_token(), window)
-        .and_then(|id| state.store.group(id));
+        .create_group(name, me, None, capacity, &random_token(), window)
+        .and_then(|id| {
+            if let Some((typed, invitee)) = &co {
+                state.store.invite_co_facilitator(id, typed, *invitee)?;
+            }
+            state.store.group(id)
+        });
     match created {
         Ok(Some(g)) => (StatusCode::CREATED, Json(group_view(&state, &g, me))).into_response(),
         Ok(None) => internal("group vanished"),
+        Err(e) => internal(e),
+    }
+}
+
+/// Invitations to co-facilitate waiting for my answer.
+pub async fn invitations<M: MediaPlane>(
+    State(state): Shared<M>,
+    LoggedIn(me): LoggedIn,
+) -> Response {
+    match state.store.invitations(me) {
+        Ok(list) => Json(
+            list.into_iter()
+                .map(|(g, name, by)| json!({ "group": g.0, "name": name, "facilitator": by }))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    accept: bool,
+}
+
+/// Accept or decline an invitation to co-facilitate a group.
+pub async fn answer_invitation<M: MediaPlane>(
+    State(state): Shared<M>,
+    LoggedIn(me): LoggedIn,
+    Path(group): Path<i64>,
+    body: Result<Json<Answer>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(answer)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send {\"accept\": true|false}.",
+        );
+    };
+    match state
+        .store
+        .answer_invitation(GroupId(group), me, answer.accept)
+    {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "no_such_invitation",
+            "No such invitation.",
+        ),
         Err(e) => internal(e),
     }
 }

@@ -179,6 +179,11 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             get(api::list_links::<M>).post(api::create_link::<M>),
         )
         .route("/api/groups/{group}/invite", post(api::rotate_invite::<M>))
+        .route("/api/invitations", get(api::invitations::<M>))
+        .route(
+            "/api/invitations/{group}",
+            post(api::answer_invitation::<M>),
+        )
         .route(
             "/api/groups/{group}/links/{link}",
             delete(api::revoke_link::<M>),

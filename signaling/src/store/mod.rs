@@ -72,8 +72,11 @@ pub struct Group {
     pub name: String,
     /// The facilitator who owns it.
     pub facilitator: AccountId,
-    /// Optional co-facilitator.
+    /// Optional co-facilitator (who accepted the invitation).
     pub co_facilitator: Option<AccountId>,
+    /// A co-facilitator invited and not (yet) accepted, as the facilitator
+    /// typed the name; the same whether or not such an account exists.
+    pub co_invited: Option<String>,
     /// Members admitted at most at once.
     pub capacity: usize,
     /// The group invite link's token, to show in the console (`None` when
@@ -339,7 +342,7 @@ impl Store {
 
     const GROUP_COLUMNS: &'static str =
         "id, name, facilitator_id, co_facilitator_id, capacity, invite_sealed, \
-                                         weekday, start_minute, duration_minutes";
+                                         weekday, start_minute, duration_minutes, co_invite_name";
 
     fn group_from_row(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
         let weekday: Option<u8> = r.get(6)?;
@@ -350,6 +353,7 @@ impl Store {
             name: r.get(1)?,
             facilitator: AccountId(r.get(2)?),
             co_facilitator: r.get::<_, Option<i64>>(3)?.map(AccountId),
+            co_invited: r.get(9)?,
             capacity: r.get::<_, i64>(4)?.max(0) as usize,
             invite_token: r
                 .get::<_, Option<String>>(5)?
@@ -400,6 +404,57 @@ impl Store {
             params![group.0, token_hash(token), self.key.seal(token)?, label],
         )?;
         Ok(LinkId(db.last_insert_rowid()))
+    }
+
+    /// Invite a co-facilitator by the name the facilitator typed; `invitee`
+    /// is the account it names, if any. Replaces an earlier invitation and
+    /// takes the role from whoever had it.
+    pub fn invite_co_facilitator(
+        &self,
+        group: GroupId,
+        name: &str,
+        invitee: Option<AccountId>,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "UPDATE groups SET co_invite_name = ?1, co_invite_id = ?2, co_facilitator_id = NULL WHERE id = ?3",
+            params![name, invitee.map(|a| a.0), group.0],
+        )?;
+        Ok(())
+    }
+
+    /// Invitations to co-facilitate waiting for `account`'s answer:
+    /// (group, group name, inviting facilitator's username).
+    pub fn invitations(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(GroupId, String, String)>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT g.id, g.name, f.username FROM groups g JOIN facilitators f ON f.id = g.facilitator_id \
+             WHERE g.co_invite_id = ?1 ORDER BY g.id",
+        )?;
+        let rows = stmt.query_map([account.0], |r| {
+            Ok((GroupId(r.get(0)?), r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Accept or decline an invitation; false if there is none for
+    /// `account`. A declined invitation still reads "invited" to the
+    /// facilitator, so that it tells them nothing about who exists.
+    pub fn answer_invitation(
+        &self,
+        group: GroupId,
+        account: AccountId,
+        accept: bool,
+    ) -> Result<bool, StoreError> {
+        let sql = if accept {
+            "UPDATE groups SET co_facilitator_id = co_invite_id, co_invite_id = NULL, co_invite_name = NULL \
+             WHERE id = ?1 AND co_invite_id = ?2"
+        } else {
+            "UPDATE groups SET co_invite_id = NULL WHERE id = ?1 AND co_invite_id = ?2"
+        };
+        Ok(self.db().execute(sql, params![group.0, account.0])? > 0)
     }
 
     /// Give a group a new invite link; the old one then opens nothing.

@@ -53,6 +53,12 @@ const MIGRATIONS: &[&str] = &[
     // logins made before it (Unix milliseconds).
     "ALTER TABLE facilitators ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE facilitators ADD COLUMN logins_valid_from_ms INTEGER NOT NULL DEFAULT 0;",
+    // 4: a co-facilitator is invited and accepts; until then the group
+    // names nobody. `co_invite_name` is what the facilitator typed (shown
+    // back to them whether or not such an account exists), `co_invite_id`
+    // the account it names, if any (cleared when it declines).
+    "ALTER TABLE groups ADD COLUMN co_invite_name TEXT;
+    ALTER TABLE groups ADD COLUMN co_invite_id INTEGER REFERENCES facilitators(id);",
 ];
 
 /// Bring the database up to the latest schema.
