@@ -15,10 +15,14 @@ use base64::Engine;
 
 use crate::protocol::IceServer;
 
-/// How long handed-out credentials stay valid: longer than any session,
-/// short enough that a leaked one soon stops working. A reconnect gets new
-/// ones.
-pub const CREDENTIAL_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// How long handed-out credentials stay valid: longer than a process group
+/// (90 minutes, rarely more than three hours), so a relayed connection never
+/// has to renew them; a reconnect or re-admission gets new ones. After a
+/// removal they work for at most this long, and only to reach Haven's media
+/// port (coturn's `allowed-peer-ip`), where a stranger's packets are dropped.
+/// (Browsers keep an allocation's first credentials for its whole life, so
+/// refreshing them mid-session would need an ICE restart: not worth it.)
+pub const CREDENTIAL_LIFETIME: Duration = Duration::from_secs(4 * 3600);
 
 /// What is wrong with the TURN settings.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
