@@ -109,6 +109,13 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Whether browsers will refuse camera and microphone on the public URL:
+    /// plain `http://` on a host other than localhost or a loopback address.
+    pub fn public_url_is_insecure(&self) -> bool {
+        self.public_url.starts_with("http://")
+            && !haven_signaling::http::url_is_loopback(&self.public_url)
+    }
+
     /// Merge: `given` (flags and environment) wins over the file, which wins
     /// over the defaults.
     pub fn resolve(given: Settings, file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -265,6 +272,26 @@ mod tests {
         };
         assert!(Config::resolve(bad, None).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_plain_http_public_url_off_loopback_is_insecure() {
+        let with = |url: &str| {
+            Config::resolve(
+                Settings {
+                    public_url: Some(url.into()),
+                    ..Settings::default()
+                },
+                None,
+            )
+            .unwrap()
+        };
+        assert!(with("http://192.0.2.10:8080").public_url_is_insecure());
+        assert!(with("http://haven.clinic.example").public_url_is_insecure());
+        assert!(!with("https://haven.clinic.example").public_url_is_insecure());
+        assert!(!with("http://localhost:8080").public_url_is_insecure());
+        assert!(!with("http://127.0.0.1:8080").public_url_is_insecure());
+        assert!(!with("http://[::1]:8080").public_url_is_insecure());
     }
 
     #[test]

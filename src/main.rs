@@ -182,6 +182,15 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         });
         lockdown::probe_on_signal(config.data_dir.clone());
         println!("Haven is running at {} (media on UDP port {media_port}).", config.public_url);
+        if config.public_url_is_insecure() {
+            println!(
+                "Warning: members' browsers allow the camera and microphone only on https:// \
+                 pages (or on localhost). With the public URL {} nobody will be seen or heard. \
+                 Serve HTTPS (--tls-cert/--tls-key, or a TLS proxy: see deploy/README.md) and \
+                 set --public-url https://...",
+                config.public_url
+            );
+        }
         match store.facilitator_count() {
             Ok(0) => {
                 println!("No facilitator account yet. Add one (in another terminal) with:");

@@ -19,8 +19,13 @@ async function freePort() {
   });
 }
 
-/** Start `haven serve` with facilitator accounts (`ada` unless told). */
-export async function startHaven(accounts = ['ada']) {
+/**
+ * Start `haven serve` with facilitator accounts (`ada` unless told).
+ * `publicHost`: serve under that name (mapped to 127.0.0.1 by `launch`'s
+ * `hostRules`) as the public URL, e.g. to be a plain-http page that is not
+ * a secure context.
+ */
+export async function startHaven(accounts = ['ada'], { publicHost } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'haven-browser-'));
   for (const account of accounts) {
     const add = spawnSync(HAVEN, ['facilitator', 'add', account, '--password-stdin', '--data-dir', dataDir], {
@@ -29,21 +34,30 @@ export async function startHaven(accounts = ['ada']) {
     if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
   }
   const port = await freePort();
-  const child = spawn(HAVEN, ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir], {
-    env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+  const publicUrl = publicHost ? `http://${publicHost}:${port}` : null;
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir];
+  if (publicUrl) args.push('--public-url', publicUrl);
+  const child = spawn(HAVEN, args, {
+    env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const base = `http://127.0.0.1:${port}`;
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  const local = `http://127.0.0.1:${port}`;
+  const base = publicUrl || local;
   for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    try { if ((await fetch(`${local}/healthz`)).ok) break; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     base,
+    /** What `haven serve` printed so far. */
+    stdout: () => stdout,
     stop() { child.kill(); rmSync(dataDir, { recursive: true, force: true }); },
   };
 }
 
-export async function launch() {
+/** Debian's Chromium; `hostRules` maps test host names (e.g. `MAP insecure.test 127.0.0.1`). */
+export async function launch({ hostRules } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -52,6 +66,7 @@ export async function launch() {
       '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+      ...(hostRules ? [`--host-resolver-rules=${hostRules}`] : []),
     ],
   });
 }
@@ -59,7 +74,8 @@ export async function launch() {
 /** A page in its own context (its own cookies), allowed camera and microphone. */
 export async function newPage(browser, base, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, baseURL: base });
-  await context.grantPermissions(['camera', 'microphone'], { origin: base });
+  // Not possible (nor needed) on pages that are not secure contexts.
+  await context.grantPermissions(['camera', 'microphone'], { origin: base }).catch(() => {});
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return page;

@@ -13,6 +13,8 @@ let stopMeter = () => {};
 let channel = null;
 let session = null;
 let admitted = false;
+/** 'pending' until the devices answer, then 'ready' or 'failed'. */
+let deviceState = 'pending';
 
 const ENDINGS = {
   denied: ['You were not admitted', 'The facilitator did not admit you to this session. If you think this is a mistake, contact them.'],
@@ -22,10 +24,39 @@ const ENDINGS = {
   left: ['You have left the session', 'You can close this page.'],
 };
 
+/**
+ * Camera and microphone are only offered to secure pages (https://, or
+ * localhost). Elsewhere the page says so plainly, and a member who knocks
+ * anyway has chosen to join unheard.
+ */
+function mediaAvailable() {
+  return window.isSecureContext && Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+}
+
+/** A knock without a microphone must be a choice, never an accident. */
+function showUnheardChoice() {
+  const noMic = deviceState === 'failed' || (deviceState === 'ready' && !stream.getAudioTracks().length);
+  $('unheard-choice').hidden = !noMic;
+}
+
 async function setupDevices(audioId, videoId) {
+  if (!mediaAvailable()) {
+    deviceState = 'failed';
+    $('insecure').hidden = false;
+    $('device-note').textContent = '';
+    $('preview').hidden = true;
+    showUnheardChoice();
+    return;
+  }
   stream.getTracks().forEach((t) => t.stop());
   stopMeter();
-  stream = await getLocalMedia(audioId, videoId);
+  try {
+    stream = await getLocalMedia(audioId, videoId);
+  } catch {
+    stream = new MediaStream();
+  }
+  deviceState = stream.getTracks().length ? 'ready' : 'failed';
+  showUnheardChoice();
   // Knocking does not wait for the devices: a session already under way
   // publishes them when they come.
   if (session) session.setStream(stream);
@@ -33,11 +64,11 @@ async function setupDevices(audioId, videoId) {
   stopMeter = levelMeter(stream, $('mic-level'));
   const note = [];
   if (!stream.getVideoTracks().length) note.push('No camera found: you can join with audio only.');
-  if (!stream.getAudioTracks().length) note.push('No microphone found: others will not hear you.');
+  if (!stream.getAudioTracks().length) note.push('No microphone found, or the browser was not allowed to use it: others will not hear you. Check the permission (the icon beside the address) and reload.');
   $('device-note').textContent = note.join(' ');
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  fillSelect($('camera-select'), devices.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
-  fillSelect($('mic-select'), devices.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
+  const found = await navigator.mediaDevices.enumerateDevices();
+  fillSelect($('camera-select'), found.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
+  fillSelect($('mic-select'), found.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
 }
 
 function fillSelect(select, devices, track) {
@@ -142,6 +173,11 @@ function knock(e) {
   const error = $('join-error');
   if (!name) { error.textContent = 'Please enter a name (a pseudonym is fine).'; $('join-name').focus(); return; }
   if (!$('join-agree').checked) { error.textContent = 'Please accept the group agreement to join.'; $('join-agree').focus(); return; }
+  if (!$('unheard-choice').hidden && !$('join-unheard').checked) {
+    error.textContent = 'Others would not hear you. Fix the microphone above, or choose to join without camera and microphone.';
+    $('join-unheard').focus();
+    return;
+  }
   error.textContent = '';
   $('join-knock').disabled = true;
   const shell = sessionShell();
@@ -165,4 +201,8 @@ $('join-form').addEventListener('submit', knock);
 $('waiting-leave').addEventListener('click', leave);
 $('camera-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));
 $('mic-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));
-setupDevices().catch(() => { $('device-note').textContent = 'Camera and microphone are not available.'; });
+setupDevices().catch(() => {
+  deviceState = 'failed';
+  $('device-note').textContent = 'Camera and microphone are not available.';
+  showUnheardChoice();
+});

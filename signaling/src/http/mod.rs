@@ -140,26 +140,34 @@ pub fn valid_login(sessions: &Sessions, store: &Store, token: &str) -> Option<Ac
 /// rebinding gains nothing. The request's `Host` is never trusted for this
 /// (a rebinding page controls it).
 pub fn is_our_origin(origin: &str, public_url: &str) -> bool {
-    fn split(url: &str) -> Option<(&str, &str)> {
-        let (scheme, rest) = url.split_once("://")?;
-        Some((scheme, rest.split('/').next()?))
-    }
-    fn host(authority: &str) -> &str {
-        match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-        }
-    }
-    fn loopback(authority: &str) -> bool {
-        let h = host(authority);
-        h.eq_ignore_ascii_case("localhost")
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    }
-    let (Some((os, oa)), Some((ps, pa))) = (split(origin), split(public_url)) else {
+    let (Some((os, oa)), Some((ps, pa))) = (
+        scheme_and_authority(origin),
+        scheme_and_authority(public_url),
+    ) else {
         return false;
     };
-    (os.eq_ignore_ascii_case(ps) && oa.eq_ignore_ascii_case(pa)) || (loopback(pa) && loopback(oa))
+    (os.eq_ignore_ascii_case(ps) && oa.eq_ignore_ascii_case(pa))
+        || (url_is_loopback(public_url) && url_is_loopback(origin))
+}
+
+fn scheme_and_authority(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    Some((scheme, rest.split('/').next()?))
+}
+
+/// Whether a URL's host is `localhost` or a loopback address.
+pub fn url_is_loopback(url: &str) -> bool {
+    let Some((_, authority)) = scheme_and_authority(url) else {
+        return false;
+    };
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The application.

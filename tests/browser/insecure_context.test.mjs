@@ -1,0 +1,49 @@
+// A clinic tries Haven over plain http on an address that is not localhost
+// (a LAN address, a test host name): the browser gives such pages no camera
+// and no microphone. Before, every member then joined silently, unheard,
+// and the page's `load` never completed. Now the page loads, says plainly
+// that it must be opened over https://, and lets a member knock only once
+// they have chosen to join without camera and microphone. `haven serve`
+// warns at start.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, logIn, newPage, startHaven, tid } from './harness.mjs';
+
+test('a plain-http page says so and never knocks unheard by accident', { timeout: 120000 }, async () => {
+  const haven = await startHaven(['ada'], { publicHost: 'insecure.test' });
+  const browser = await launch({ hostRules: 'MAP insecure.test 127.0.0.1' });
+  try {
+    assert.match(haven.stdout(), /only on https:\/\/ pages/, 'haven serve did not warn');
+    const fac = await newPage(browser, haven.base);
+    await logIn(fac, 'ada');
+    await fac.fill(tid('group-create-name'), 'LAN group');
+    await fac.click(tid('group-create-submit'));
+    const card = fac.locator('section.card[data-group]', { hasText: 'LAN group' });
+    const link = (await card.locator(tid('group-invite-link')).textContent()).trim();
+    await card.locator(tid('session-start')).click();
+    await fac.locator('#session-screen').waitFor({ state: 'visible' });
+
+    const member = await newPage(browser, haven.base);
+    // The page's load event completes without devices.
+    await member.goto(link, { waitUntil: 'load', timeout: 15000 });
+    assert.equal(await member.evaluate(() => window.isSecureContext), false);
+    await member.locator(tid('insecure-context')).waitFor({ state: 'visible' });
+    assert.match(await member.locator(tid('insecure-context')).innerText(), /https:\/\//);
+
+    await member.fill(tid('join-name'), 'Sam');
+    await member.check(tid('join-agree'));
+    await member.click(tid('join-knock'));
+    assert.match(await member.locator('#join-error').innerText(), /would not hear you/);
+    assert.ok(await member.locator(tid('waiting-screen')).isHidden(), 'knocked unheard without choosing to');
+
+    await member.check(tid('join-unheard'));
+    await member.click(tid('join-knock'));
+    await member.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
+    await fac.locator(`${tid('waiting-entry')}[data-name="Sam"] ${tid('admit')}`).click();
+    await member.locator('#session-screen').waitFor({ state: 'visible' });
+  } finally {
+    await browser.close();
+    haven.stop();
+  }
+});
