@@ -130,6 +130,14 @@ pub enum ClientMsg {
         /// Raised.
         raised: bool,
     },
+    /// Own devices that stopped (unplugged, taken by another app) and have
+    /// not been replaced; both false once they work again.
+    DeviceTrouble {
+        /// The microphone stopped.
+        mic_stopped: bool,
+        /// The camera stopped.
+        camera_stopped: bool,
+    },
     /// Chat to everyone (`to` absent) or privately.
     Chat {
         /// Recipient.
@@ -189,6 +197,17 @@ pub struct WaitingItem {
     /// knock is a second device (or someone else holding the link).
     #[serde(default)]
     pub device_of: Option<u64>,
+}
+
+/// One participant whose devices stopped, as sent to staff.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct DeviceTroubleItem {
+    /// Participant id.
+    pub id: u64,
+    /// The microphone stopped.
+    pub mic_stopped: bool,
+    /// The camera stopped.
+    pub camera_stopped: bool,
 }
 
 /// Messages to a client.
@@ -272,6 +291,11 @@ pub enum ServerMsg {
     FacilitatorAway {
         /// Away.
         away: bool,
+    },
+    /// Whose devices stopped (staff only; nobody else is told).
+    DeviceTrouble {
+        /// Participants with a stopped microphone or camera.
+        participants: Vec<DeviceTroubleItem>,
     },
     /// The SFU's SDP answer.
     Answer {

@@ -73,6 +73,7 @@ fn command() -> impl Strategy<Value = Command> {
         1 => (id(), any::<bool>()).prop_map(|(by, enabled)| Command::SetChat { by, enabled }),
         1 => (id(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Command::SelfMedia { by, audio, video }),
         1 => (id(), any::<bool>()).prop_map(|(by, raised)| Command::RaiseHand { by, raised }),
+        1 => (id(), any::<bool>(), any::<bool>()).prop_map(|(by, mic, camera)| Command::DeviceTrouble { by, mic, camera }),
         1 => (id(), proptest::option::of(id()), text()).prop_map(|(by, to, text)| Command::Chat { by, to, text }),
         2 => (id(), ".{0,20}").prop_map(|(by, sdp)| Command::Offer { by, sdp }),
     ]

@@ -25,7 +25,7 @@ const ENDINGS = {
 };
 
 /**
- * Camera and microphone are only offered to secure pages (https://, or
+ * Camera and microphone are only offered to secure pages (https, or
  * localhost). Elsewhere the page says so plainly, and a member who knocks
  * anyway has chosen to join unheard.
  */
@@ -89,7 +89,7 @@ function resumeKey() {
 
 function end(kind, text) {
   if (channel) channel.close();
-  if (session) session.stop();
+  if (session) { session.stream.getTracks().forEach((t) => t.stop()); session.stop(); }
   stream.getTracks().forEach((t) => t.stop());
   stopMeter();
   const [title, body] = ENDINGS[kind] || ['The session is closed', ''];

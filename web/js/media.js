@@ -8,7 +8,7 @@ export const SLOTS = 13;
 
 /** Ask for camera and microphone; either may be missing. */
 export async function getLocalMedia(audioId, videoId) {
-  // Not a secure page (plain http:// on another host than localhost).
+  // Not a secure page (plain http on another host than localhost).
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return new MediaStream();
   const audio = audioId ? { deviceId: { exact: audioId } } : true;
   const video = videoId ? { deviceId: { exact: videoId }, width: 640, height: 360 } : { width: 640, height: 360 };

@@ -1,7 +1,12 @@
 // What members and facilitators share once admitted: media, the gallery,
 // own microphone/camera/hand, chat, and the active speaker.
 
-import { MediaLink } from './media.js';
+import { MediaLink, getLocalMedia } from './media.js';
+
+const STOPPED = {
+  audio: 'Your microphone stopped. Choose another below (or plug it back in and choose it again).',
+  video: 'Your camera stopped. Choose another below, or carry on without it.',
+};
 
 export class Session {
   /**
@@ -29,6 +34,10 @@ export class Session {
     this.hand = false;
     this.forced = { audio: false, video: false, may_unmute: true };
     this.chatEnabled = true;
+    /** Own devices that stopped and were not replaced yet. */
+    this.trouble = { audio: false, video: false };
+    this.watched = new WeakSet();
+    this.watchTracks();
     this.wire();
     window.havenStats = () => this.stats();
   }
@@ -42,6 +51,10 @@ export class Session {
       this.channel.send({ type: 'raise_hand', raised: this.hand });
       this.renderControls();
     });
+    const { devicesBtn, deviceApply, deviceClose, micSelect, cameraSelect } = this.ui;
+    devicesBtn.addEventListener('click', () => this.showDevices(this.ui.devicePanel.hidden));
+    deviceClose.addEventListener('click', () => this.showDevices(false));
+    deviceApply.addEventListener('click', () => this.useDevices(micSelect.value, cameraSelect.value));
     chatForm.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = chatInput.value.trim();
@@ -68,6 +81,61 @@ export class Session {
     this.slots.clear();
     await this.link.start(this.stream, iceServers);
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
+    this.reportTrouble();
+  }
+
+  /** A track that ends (unplugged, taken by another app) is said, not lost. */
+  watchTracks() {
+    for (const track of this.stream.getTracks()) {
+      if (this.watched.has(track)) continue;
+      this.watched.add(track);
+      track.addEventListener('ended', () => {
+        if (!this.stream.getTracks().includes(track)) return; // replaced already
+        this.trouble[track.kind] = true;
+        this.announce(STOPPED[track.kind]);
+        this.reportTrouble();
+        this.showDevices(true);
+      });
+    }
+  }
+
+  /** Tell the facilitators (an icon in their console) what stopped. */
+  reportTrouble() {
+    const { deviceTrouble } = this.ui;
+    const said = ['audio', 'video'].filter((k) => this.trouble[k]).map((k) => STOPPED[k]);
+    deviceTrouble.textContent = said.join(' ');
+    deviceTrouble.hidden = said.length === 0;
+    if (this.you !== null) this.channel.send({ type: 'device_trouble', mic_stopped: this.trouble.audio, camera_stopped: this.trouble.video });
+  }
+
+  async showDevices(open) {
+    const { devicePanel, devicesBtn, micSelect, cameraSelect } = this.ui;
+    devicePanel.hidden = !open;
+    devicesBtn.setAttribute('aria-expanded', String(open));
+    if (!open || !navigator.mediaDevices) return;
+    const found = await navigator.mediaDevices.enumerateDevices();
+    const fill = (select, kind, track) => {
+      const current = track && track.readyState === 'live' ? track.getSettings().deviceId : '';
+      select.replaceChildren(...found.filter((d) => d.kind === kind).map((d, i) => {
+        const o = document.createElement('option');
+        o.value = d.deviceId;
+        o.textContent = d.label || `Device ${i + 1}`;
+        o.selected = d.deviceId === current;
+        return o;
+      }));
+    };
+    fill(micSelect, 'audioinput', this.stream.getAudioTracks()[0]);
+    fill(cameraSelect, 'videoinput', this.stream.getVideoTracks()[0]);
+  }
+
+  /** Switch to the chosen microphone and camera, without renegotiating. */
+  async useDevices(audioId, videoId) {
+    const old = this.stream;
+    const fresh = await getLocalMedia(audioId || undefined, videoId || undefined);
+    this.setStream(fresh);
+    old.getTracks().forEach((t) => t.stop());
+    this.showDevices(false);
+    this.announce('Your camera and microphone were switched.');
   }
 
   /**
@@ -84,12 +152,17 @@ export class Session {
     this.audioOn = has.audio && (had.audio ? this.audioOn : !this.forced.audio);
     this.videoOn = has.video && (had.video ? this.videoOn : !this.forced.video);
     this.applyLocal();
+    // A working replacement ends the trouble with that kind of device.
+    if (has.audio) this.trouble.audio = false;
+    if (has.video) this.trouble.video = false;
+    this.watchTracks();
     if (this.you !== null) {
       this.gallery.attach('self', stream.getVideoTracks());
       this.link.replace('audio', stream.getAudioTracks()[0] || null);
       this.link.replace('video', stream.getVideoTracks()[0] || null);
       this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
     }
+    this.reportTrouble();
     this.renderControls();
   }
 

@@ -53,9 +53,19 @@ const SESSION_SHELL = `
       </section>
     </aside>
   </div>
+  <div id="device-panel" class="card device-panel" data-testid="device-panel" hidden>
+    <p id="device-trouble" class="banner" role="alert" data-testid="device-trouble-self" hidden></p>
+    <label for="session-mic">Microphone</label>
+    <select id="session-mic" data-testid="session-mic"></select>
+    <label for="session-camera">Camera</label>
+    <select id="session-camera" data-testid="session-camera"></select>
+    <div class="row"><button id="device-apply" data-testid="device-apply" type="button">Use these</button>
+    <button id="device-close" type="button" class="secondary">Close</button></div>
+  </div>
   <div class="controls" role="toolbar" aria-label="Your controls">
     <button id="mute-self" data-testid="mute-self" type="button" aria-pressed="false">Mute microphone</button>
     <button id="camera-self" data-testid="camera-self" type="button" aria-pressed="false">Turn camera off</button>
+    <button id="devices-self" data-testid="devices-self" type="button" aria-expanded="false" aria-controls="device-panel">Camera and microphone…</button>
     <button id="raise-hand" data-testid="raise-hand" type="button" aria-pressed="false">Raise hand</button>
     <button id="leave" data-testid="leave" type="button" class="danger">Leave</button>
   </div>`;
@@ -73,6 +83,13 @@ export function sessionShell() {
       micBtn: $('mute-self'),
       camBtn: $('camera-self'),
       handBtn: $('raise-hand'),
+      devicesBtn: $('devices-self'),
+      devicePanel: $('device-panel'),
+      deviceTrouble: $('device-trouble'),
+      micSelect: $('session-mic'),
+      cameraSelect: $('session-camera'),
+      deviceApply: $('device-apply'),
+      deviceClose: $('device-close'),
       leaveBtn: $('leave'),
       chatLog: $('chat-log'),
       chatForm: $('chat-form'),

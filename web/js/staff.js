@@ -138,6 +138,12 @@ export class StaffPanel {
       form);
   }
 
+  /** Whose microphone or camera stopped: an icon in their row, no sound. */
+  setTrouble(list) {
+    this.trouble = new Map(list.map((t) => [t.id, t]));
+    this.setRoster(this.roster);
+  }
+
   setRoster(list) {
     this.roster = list;
     const mine = list.find((p) => p.id === this.you);
@@ -169,8 +175,11 @@ export class StaffPanel {
       controls.push(hand);
     }
     const facts = [p.role === 'member' ? null : p.role.replace('_', '-'), p.moderator ? 'facilitating' : null, p.audio ? null : 'mic off', p.video ? null : 'camera off', p.hand ? `hand ${p.hand}` : null, p.connected ? null : 'reconnecting'].filter(Boolean);
+    const t = this.trouble && this.trouble.get(p.id);
+    const stopped = t ? [t.mic_stopped ? 'microphone' : null, t.camera_stopped ? 'camera' : null].filter(Boolean).join(' and ') : '';
+    const icon = stopped ? el('span', { className: 'trouble', role: 'img', title: `${p.name}'s ${stopped} stopped`, 'aria-label': `${p.name}'s ${stopped} stopped`, dataset: { testid: 'device-trouble' } }, ' ⚠') : null;
     return el('li', { dataset: { testid: 'participant-row', name: p.name } },
-      el('span', { className: 'who' }, p.name), facts.length ? ` (${facts.join(', ')})` : '',
+      el('span', { className: 'who' }, p.name), icon, facts.length ? ` (${facts.join(', ')})` : '',
       controls.length ? el('div', { className: 'row' }, ...controls) : null);
   }
 

@@ -1,7 +1,8 @@
 //! Translating between the room's typed notices/commands and the wire.
 
 use crate::protocol::{
-    ClientMsg, RosterItem, ServerMsg, WaitingItem, MAX_OFFER_M_LINES, MAX_SDP_BYTES,
+    ClientMsg, DeviceTroubleItem, RosterItem, ServerMsg, WaitingItem, MAX_OFFER_M_LINES,
+    MAX_SDP_BYTES,
 };
 use crate::room::{ChatText, Command, Notice, ParticipantId, Refusal, Role};
 
@@ -53,6 +54,16 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
             from: from.0,
             private,
             text: text.as_str().to_owned(),
+        },
+        Notice::DeviceTrouble(list) => ServerMsg::DeviceTrouble {
+            participants: list
+                .into_iter()
+                .map(|(id, mic, camera)| DeviceTroubleItem {
+                    id: id.0,
+                    mic_stopped: mic,
+                    camera_stopped: camera,
+                })
+                .collect(),
         },
         Notice::ChatPolicy { enabled } => ServerMsg::ChatPolicy { enabled },
         Notice::Locked { locked } => ServerMsg::Locked { locked },
@@ -199,6 +210,14 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
         ClientMsg::TakeOver => Command::TakeOver { by },
         ClientMsg::SetChat { enabled } => Command::SetChat { by, enabled },
         ClientMsg::Media { audio, video } => Command::SelfMedia { by, audio, video },
+        ClientMsg::DeviceTrouble {
+            mic_stopped,
+            camera_stopped,
+        } => Command::DeviceTrouble {
+            by,
+            mic: mic_stopped,
+            camera: camera_stopped,
+        },
         ClientMsg::RaiseHand { raised } => Command::RaiseHand { by, raised },
         ClientMsg::Chat { to, text: t } => Command::Chat {
             by,

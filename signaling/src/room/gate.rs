@@ -156,6 +156,7 @@ impl Room {
                 may_unmute: true,
                 hand: None,
                 in_media: false,
+                trouble: (false, false),
             },
         );
         fx.push(Effect::Attach {
@@ -181,6 +182,7 @@ impl Room {
             ));
             self.broadcast_roster(fx);
             self.send_waiting_list(fx);
+            self.send_device_trouble(fx);
         } else {
             fx.push(notify(id, Notice::Waiting));
             self.send_waiting_list(fx);

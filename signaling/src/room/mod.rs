@@ -55,6 +55,8 @@ struct Person {
     may_unmute: bool,
     hand: Option<u64>,
     in_media: bool,
+    /// Microphone and camera stopped on the participant's device.
+    trouble: (bool, bool),
 }
 
 impl Person {
@@ -270,6 +272,15 @@ impl Room {
                 }
             }
             Command::Chat { by, to, text } => self.chat(by, to, text, &mut fx),
+            Command::DeviceTrouble { by, mic, camera } => match self.people.get_mut(&by) {
+                Some(p) if p.stage == Stage::Admitted => {
+                    if p.trouble != (mic, camera) {
+                        p.trouble = (mic, camera);
+                        self.send_device_trouble(&mut fx);
+                    }
+                }
+                _ => fx.push(refuse(by, Refusal::NotAllowed)),
+            },
             Command::Offer { by, sdp } => match self.people.get_mut(&by) {
                 Some(p) if p.stage == Stage::Admitted && p.conn.is_some() => {
                     if p.in_media {

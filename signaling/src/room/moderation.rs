@@ -181,7 +181,12 @@ impl Room {
             p.in_media = false;
             fx.push(Effect::MediaRemove { who });
         }
+        let had_trouble = p.trouble != (false, false);
+        p.trouble = (false, false);
         fx.push(audit(AuditAction::ReturnedToWaiting, Some(by), who));
+        if had_trouble {
+            self.send_device_trouble(fx);
+        }
         fx.push(notify(who, Notice::ReturnedToWaiting));
         fx.push(notify(who, Notice::Waiting));
         self.broadcast_roster(fx);

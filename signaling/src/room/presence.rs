@@ -70,5 +70,8 @@ impl Room {
             Stage::Admitted => self.broadcast_roster(fx),
             Stage::Waiting { .. } => self.send_waiting_list(fx),
         }
+        if p.trouble != (false, false) {
+            self.send_device_trouble(fx);
+        }
     }
 }

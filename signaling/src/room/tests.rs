@@ -405,6 +405,42 @@ fn only_the_facilitator_or_whoever_moderates_may_end_the_session() {
 }
 
 #[test]
+fn a_stopped_microphone_is_shown_to_staff_only() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    let m = h.admitted_member(fac);
+    let (other, _) = h.enter(3, Seat::Group, Role::Member, "O");
+    h.run(Command::Admit {
+        by: fac,
+        who: other,
+    });
+    let fx = h.run(Command::DeviceTrouble {
+        by: m,
+        mic: true,
+        camera: false,
+    });
+    assert_eq!(
+        notices_to(&fx, fac),
+        vec![&Notice::DeviceTrouble(vec![(m, true, false)])]
+    );
+    assert!(notices_to(&fx, other).is_empty() && notices_to(&fx, m).is_empty());
+    // Fixed: the list empties; the same report again says nothing new.
+    let fx = h.run(Command::DeviceTrouble {
+        by: m,
+        mic: false,
+        camera: false,
+    });
+    assert_eq!(notices_to(&fx, fac), vec![&Notice::DeviceTrouble(vec![])]);
+    assert!(h
+        .run(Command::DeviceTrouble {
+            by: m,
+            mic: false,
+            camera: false
+        })
+        .is_empty());
+}
+
+#[test]
 fn return_to_waiting_stops_media_and_hides_the_room_again() {
     let mut h = Harness::new(12);
     let fac = h.facilitator();
@@ -478,6 +514,7 @@ enum Step {
     HandOver { by: u8, to: u8 },
     Offer { by: u8 },
     End { by: u8 },
+    Trouble { by: u8, mic: bool },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -498,6 +535,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => who.clone().prop_map(|by| Step::TakeOver { by }),
         1 => (who.clone(), who.clone()).prop_map(|(by, to)| Step::HandOver { by, to }),
         2 => who.clone().prop_map(|by| Step::Offer { by }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
         1 => who.prop_map(|by| Step::End { by }),
     ]
 }
@@ -583,6 +621,7 @@ proptest! {
                 Step::HandOver { by, to } => h.run(Command::HandOver { by: pick(&ids, by), to: pick(&ids, to) }),
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
+                Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
             };
 
             // Never more members admitted than capacity.
@@ -610,8 +649,8 @@ proptest! {
                     Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {
                         prop_assert!(allowed_for_outsider(notice), "outsider {to:?} told {notice:?}");
                     }
-                    Effect::Notify { to, notice: Notice::WaitingList(_) } => {
-                        prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "waiting list sent to a member");
+                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) } => {
+                        prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "staff-only notice sent to a member");
                     }
                     Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
                     _ => {}

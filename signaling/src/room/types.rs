@@ -133,6 +133,15 @@ pub enum Command {
         /// Camera on.
         video: bool,
     },
+    /// Own devices stopped (or work again).
+    DeviceTrouble {
+        /// Who.
+        by: ParticipantId,
+        /// The microphone stopped.
+        mic: bool,
+        /// The camera stopped.
+        camera: bool,
+    },
     /// Raise or lower a hand.
     RaiseHand {
         /// Who.
@@ -181,6 +190,7 @@ impl Command {
             Command::SetChat { .. } => "set_chat",
             Command::SelfMedia { .. } => "self_media",
             Command::RaiseHand { .. } => "raise_hand",
+            Command::DeviceTrouble { .. } => "device_trouble",
             Command::Chat { .. } => "chat",
             Command::Offer { .. } => "offer",
         }
@@ -274,6 +284,9 @@ pub enum Notice {
     Roster(Vec<RosterEntry>),
     /// Who is waiting, in arrival order (staff only).
     WaitingList(Vec<WaitingEntry>),
+    /// Admitted participants whose microphone or camera stopped: (who,
+    /// microphone, camera). Staff only.
+    DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
     /// A chat message.
     Chat {
         /// Sender.

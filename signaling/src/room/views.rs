@@ -82,4 +82,18 @@ impl Room {
             fx.push(notify(staff, Notice::WaitingList(list.clone())));
         }
     }
+
+    /// Whose devices stopped, to staff only: an icon in the console, never
+    /// shown to the other members.
+    pub(super) fn send_device_trouble(&self, fx: &mut Vec<Effect>) {
+        let list: Vec<(ParticipantId, bool, bool)> = self
+            .people
+            .iter()
+            .filter(|(_, p)| p.stage == Stage::Admitted && (p.trouble.0 || p.trouble.1))
+            .map(|(id, p)| (*id, p.trouble.0, p.trouble.1))
+            .collect();
+        for staff in self.staff() {
+            fx.push(notify(staff, Notice::DeviceTrouble(list.clone())));
+        }
+    }
 }
