@@ -1,3 +1,5 @@
+import { useSpeaker } from './media.js';
+
 // The gallery: one tile per participant, laid out so that up to 14 fit the
 // screen on a laptop or a phone, portrait or landscape, without scrolling.
 
@@ -37,6 +39,7 @@ export class Gallery {
       video.autoplay = true;
       video.playsInline = true;
       if (self) video.muted = true;
+      else useSpeaker(video);
       const avatar = document.createElement('div');
       avatar.className = 'avatar';
       avatar.setAttribute('aria-hidden', 'true');

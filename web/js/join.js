@@ -2,7 +2,7 @@
 
 import { $, announcer, sessionShell, show } from './shell.js';
 import { Channel } from './socket.js';
-import { getLocalMedia, levelMeter } from './media.js';
+import { canChooseSpeaker, chooseSpeaker, getLocalMedia, levelMeter, playTestSound } from './media.js';
 import { Gallery } from './gallery.js';
 import { Session } from './session.js';
 
@@ -69,6 +69,11 @@ async function setupDevices(audioId, videoId) {
   const found = await navigator.mediaDevices.enumerateDevices();
   fillSelect($('camera-select'), found.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
   fillSelect($('mic-select'), found.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
+  const outputs = found.filter((d) => d.kind === 'audiooutput');
+  if (canChooseSpeaker && outputs.length > 1) {
+    fillSelect($('speaker-select'), outputs, null);
+    $('speaker-choice').hidden = false;
+  }
 }
 
 function fillSelect(select, devices, track) {
@@ -197,6 +202,15 @@ function leave() {
   end('left');
 }
 
+$('speaker-select').addEventListener('change', () => chooseSpeaker($('speaker-select').value));
+$('speaker-test').addEventListener('click', async () => {
+  try {
+    await playTestSound();
+    $('speaker-note').textContent = 'Did you hear two soft notes? If not, check the volume or choose other speakers or headphones.';
+  } catch {
+    $('speaker-note').textContent = 'This browser could not play the test sound.';
+  }
+});
 $('join-form').addEventListener('submit', knock);
 $('waiting-leave').addEventListener('click', leave);
 $('camera-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));

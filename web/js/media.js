@@ -127,3 +127,48 @@ export class MediaLink {
     return byMid;
   }
 }
+
+/** Where sound goes (an `audiooutput` device id), chosen on the join page. */
+let speaker = '';
+
+/** Whether this browser lets a page choose the output device. */
+export const canChooseSpeaker = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
+
+/** Send the session's sound to `deviceId` from now on. */
+export function chooseSpeaker(deviceId) {
+  speaker = deviceId;
+}
+
+/** Play a media element's sound on the chosen output, if any. */
+export function useSpeaker(element) {
+  if (speaker && canChooseSpeaker) element.setSinkId(speaker).catch(() => {});
+}
+
+/**
+ * A short, gentle two-note chime on the chosen output, so people can check
+ * they hear (and how loud) before they knock. Made here: no sound file.
+ * Resolves with the audio element that played it.
+ */
+export async function playTestSound() {
+  const ctx = new AudioContext();
+  const out = ctx.createMediaStreamDestination();
+  const gain = ctx.createGain();
+  gain.connect(out);
+  gain.gain.setValueAtTime(0, ctx.currentTime);
+  for (const [i, freq] of [523.25, 659.25].entries()) {
+    const osc = ctx.createOscillator();
+    osc.frequency.value = freq;
+    osc.connect(gain);
+    const t = ctx.currentTime + i * 0.45;
+    osc.start(t);
+    osc.stop(t + 0.45);
+  }
+  gain.gain.linearRampToValueAtTime(0.25, ctx.currentTime + 0.05);
+  gain.gain.linearRampToValueAtTime(0, ctx.currentTime + 0.9);
+  const audio = new Audio();
+  audio.srcObject = out.stream;
+  useSpeaker(audio);
+  await audio.play();
+  setTimeout(() => { audio.pause(); ctx.close(); }, 1000);
+  return audio;
+}
