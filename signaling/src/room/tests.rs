@@ -498,23 +498,84 @@ fn hands_are_shown_in_the_order_raised() {
 
 #[derive(Clone, Debug)]
 enum Step {
-    Enter { conn: u64, seat: u8, key: u8 },
-    Lost { conn: u64 },
-    Wait { secs: u64 },
-    Leave { who: u8 },
-    Admit { by: u8, who: u8 },
-    AdmitAll { by: u8 },
-    Deny { by: u8, who: u8 },
-    Remove { by: u8, who: u8 },
-    Return { by: u8, who: u8 },
-    Lock { by: u8, locked: bool },
-    Mute { by: u8, who: u8 },
-    Chat { by: u8, to: Option<u8> },
-    TakeOver { by: u8 },
-    HandOver { by: u8, to: u8 },
-    Offer { by: u8 },
-    End { by: u8 },
-    Trouble { by: u8, mic: bool },
+    Enter {
+        conn: u64,
+        seat: u8,
+        key: u8,
+    },
+    Lost {
+        conn: u64,
+    },
+    Wait {
+        secs: u64,
+    },
+    Leave {
+        who: u8,
+    },
+    Admit {
+        by: u8,
+        who: u8,
+    },
+    AdmitAll {
+        by: u8,
+    },
+    Deny {
+        by: u8,
+        who: u8,
+    },
+    Remove {
+        by: u8,
+        who: u8,
+    },
+    Return {
+        by: u8,
+        who: u8,
+    },
+    Lock {
+        by: u8,
+        locked: bool,
+    },
+    Mute {
+        by: u8,
+        who: u8,
+    },
+    Chat {
+        by: u8,
+        to: Option<u8>,
+    },
+    TakeOver {
+        by: u8,
+    },
+    HandOver {
+        by: u8,
+        to: u8,
+    },
+    Offer {
+        by: u8,
+    },
+    End {
+        by: u8,
+    },
+    Trouble {
+        by: u8,
+        mic: bool,
+    },
+    /// Own microphone/camera on or off.
+    SelfMedia {
+        by: u8,
+        audio: bool,
+        video: bool,
+    },
+    /// The moderator lifts a forced mute.
+    Unmute {
+        by: u8,
+        who: u8,
+    },
+    /// A participant's connection drops and comes back at once with its
+    /// resume key, then sends a new offer (as a page does).
+    Reconnect {
+        who: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -536,6 +597,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (who.clone(), who.clone()).prop_map(|(by, to)| Step::HandOver { by, to }),
         2 => who.clone().prop_map(|by| Step::Offer { by }),
         1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
+        2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
+        2 => who.clone().prop_map(|who| Step::Reconnect { who }),
         1 => who.prop_map(|by| Step::End { by }),
     ]
 }
@@ -567,8 +631,27 @@ fn allowed_for_outsider(n: &Notice) -> bool {
     ) || matches!(n, Notice::Refused(r) if !matches!(r, Refusal::Full { .. }))
 }
 
+/// The seed of this run: `PROPTEST_RNG_SEED` if set (to replay a failure),
+/// random otherwise. Printed, so a failing run says how to replay it (the
+/// test harness shows a test's output only when it fails).
+fn seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        let seed = std::env::var("PROPTEST_RNG_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        eprintln!("room property test: seed {seed}; replay with PROPTEST_RNG_SEED={seed}");
+        seed
+    })
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 1500,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed()),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn room_invariants_hold_over_random_sessions(steps in proptest::collection::vec(step(), 1..80)) {
@@ -577,6 +660,11 @@ proptest! {
         let mut seat_of: HashMap<ParticipantId, Seat> = HashMap::new();
         let mut ids: Vec<ParticipantId> = Vec::new();
         let mut key_of: HashMap<ParticipantId, String> = HashMap::new();
+        let mut conn_of: HashMap<ParticipantId, u64> = HashMap::new();
+        let mut next_conn = 100u64;
+        // What the media plane was told to carry, and who is force-muted.
+        let mut carried: HashSet<ParticipantId> = HashSet::new();
+        let mut forced: HashSet<ParticipantId> = HashSet::new();
         let mut barred_keys: HashSet<String> = HashSet::new();
         let mut barred_links: HashSet<Seat> = HashSet::new();
         let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
@@ -603,6 +691,7 @@ proptest! {
                             seat_of.insert(id, seat);
                             key_of.insert(id, key);
                         }
+                        conn_of.insert(id, conn);
                     }
                     fx
                 }
@@ -622,8 +711,53 @@ proptest! {
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
                 Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
+                Step::Unmute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: false, video: false, may_unmute: true }),
+                Step::Reconnect { who } => {
+                    let who = pick(&ids, who);
+                    let mut fx = Vec::new();
+                    if let (Some(conn), Some(seat)) = (conn_of.get(&who).copied(), seat_of.get(&who).cloned()) {
+                        fx.extend(h.run(Command::ConnectionLost { conn: ConnId(conn) }));
+                        next_conn += 1;
+                        let role = match seat { Seat::Staff(AccountId(1)) => Role::Facilitator, Seat::Staff(_) => Role::CoFacilitator, _ => Role::Member };
+                        let key = key_of[&who].clone();
+                        let (back, more) = h.enter_with_key(next_conn, seat.clone(), role, "Someone", &key);
+                        let attached = more.iter().any(|e| matches!(e, Effect::Attach { .. }));
+                        fx.extend(more);
+                        if attached && !seat_of.contains_key(&back) {
+                            // Gone meanwhile (left, removed): a new arrival.
+                            ids.push(back);
+                            seat_of.insert(back, seat);
+                            key_of.insert(back, key);
+                        }
+                        if attached {
+                            conn_of.insert(back, next_conn);
+                            fx.extend(h.run(Command::Offer { by: back, sdp: "v=0".into() }));
+                        }
+                    }
+                    fx
+                }
             };
 
+            // The media plane carries only admitted participants, and a
+            // forced mute is lifted only by a moderator's command.
+            let lifting = matches!(s, Step::Unmute { .. });
+            for e in &fx {
+                match e {
+                    Effect::MediaAdd { who, .. } => { carried.insert(*who); }
+                    Effect::MediaRemove { who } => { carried.remove(who); }
+                    Effect::Audit { action: AuditAction::Muted, subject, .. } => {
+                        if lifting { forced.remove(subject); } else { forced.insert(*subject); }
+                    }
+                    Effect::MediaPublish { who, audio: true, .. } => {
+                        prop_assert!(!forced.contains(who), "{:?} unmuted at the SFU while force-muted, by {:?}", who, s);
+                    }
+                    _ => {}
+                }
+            }
+            for who in &carried {
+                prop_assert!(h.room.is_admitted(*who), "the media plane carries {:?}, who is not admitted", who);
+            }
             // Never more members admitted than capacity.
             prop_assert!(h.room.admitted_members() <= capacity);
             // One admitted participant per personal link, however many devices.
