@@ -196,5 +196,19 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "Admissions, denials, removals, returns to waiting, mutes, hand-overs, session ends.",
         &samples,
     );
+    let trouble: Vec<(String, u64)> = live
+        .metrics
+        .media_trouble()
+        .into_iter()
+        .map(|(t, n)| (format!("what=\"{}\"", t.as_str()), n))
+        .collect();
+    let samples: Vec<(&str, u64)> = trouble.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(
+        &mut out,
+        "haven_media_plane_failures_total",
+        "counter",
+        "Media-plane commands that failed (remove, publish) and media events dropped; each is also logged.",
+        &samples,
+    );
     out
 }

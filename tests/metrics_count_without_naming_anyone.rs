@@ -37,6 +37,9 @@ fn value(text: &str, key: &str) -> f64 {
 
 /// Label values allowed anywhere in the output.
 const LABEL_VALUES: &[&str] = &[
+    "remove",
+    "publish",
+    "event_dropped",
     "in",
     "out",
     "sent",
@@ -66,7 +69,9 @@ fn check_labels(text: &str) -> Result<(), String> {
             let value = value.trim_matches('"');
             let ok = match name {
                 "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
-                "direction" | "reason" | "media" | "outcome" => LABEL_VALUES.contains(&value),
+                "direction" | "reason" | "media" | "outcome" | "what" => {
+                    LABEL_VALUES.contains(&value)
+                }
                 _ => false,
             };
             if !ok {
@@ -143,9 +148,18 @@ async fn metrics_move_during_a_session_and_name_nobody() {
         "haven_ingress_loss_ppm",
         "haven_join_seconds_count{media=\"audio\"}",
         "haven_room_actions_total{outcome=\"admitted\"}",
+        "haven_media_plane_failures_total{what=\"publish\"}",
     ] {
         value(&second, name);
     }
+    // A normal session: nothing failed on the way to the media plane.
+    assert_eq!(
+        value(
+            &second,
+            "haven_media_plane_failures_total{what=\"publish\"}"
+        ),
+        0.0
+    );
     assert_eq!(value(&second, "haven_participants"), 2.0);
     assert_eq!(value(&second, "haven_waiting_members"), 1.0);
     assert_eq!(

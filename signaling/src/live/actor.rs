@@ -14,7 +14,7 @@ use crate::room::{
 };
 use crate::store::Store;
 
-use super::SignalingMetrics;
+use super::{MediaTrouble, SignalingMetrics};
 
 /// What reaches a room actor.
 pub enum RoomInput {
@@ -186,13 +186,17 @@ impl<M: MediaPlane> Actor<M> {
                     self.send_to(who, msg);
                 }
                 Effect::MediaRemove { who } => {
-                    let _ = self.media.remove_participant(self.room_id, who).await;
+                    if let Err(e) = self.media.remove_participant(self.room_id, who).await {
+                        self.metrics.trouble(MediaTrouble::Remove);
+                        tracing::warn!(room = %self.room_id, participant = %who, error = %e, "media plane: remove failed");
+                    }
                 }
                 Effect::MediaPublish { who, audio, video } => {
-                    let _ = self
-                        .media
-                        .set_publish(self.room_id, who, PublishPermission { audio, video })
-                        .await;
+                    let permission = PublishPermission { audio, video };
+                    if let Err(e) = self.media.set_publish(self.room_id, who, permission).await {
+                        self.metrics.trouble(MediaTrouble::Publish);
+                        tracing::warn!(room = %self.room_id, participant = %who, error = %e, "media plane: publish permission failed");
+                    }
                 }
                 Effect::Audit {
                     action,

@@ -46,6 +46,36 @@ pub struct SignalingMetrics {
     waiting: Mutex<HashMap<RoomId, usize>>,
     /// Audited outcomes, indexed like [`AUDITED`].
     outcomes: [AtomicU64; 7],
+    /// Commands to the media plane that failed, and media events dropped
+    /// because a room's inbox was full (see [`MediaTrouble`]).
+    media_trouble: [AtomicU64; 3],
+}
+
+/// What can go wrong on the way to and from the media plane. Each is
+/// counted (for the metrics) and logged, never silently dropped: a mute
+/// that did not reach the SFU is one the facilitator believes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaTrouble {
+    /// Taking a participant out of the media plane failed.
+    Remove,
+    /// Changing what a participant may publish (a mute) failed.
+    Publish,
+    /// A media event (slot, speaker) was dropped: the room was too busy.
+    EventDropped,
+}
+
+impl MediaTrouble {
+    /// All of them, in the order of the counters.
+    pub const ALL: [MediaTrouble; 3] = [Self::Remove, Self::Publish, Self::EventDropped];
+
+    /// The label in the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remove => "remove",
+            Self::Publish => "publish",
+            Self::EventDropped => "event_dropped",
+        }
+    }
 }
 
 /// The audited actions, in the order of [`SignalingMetrics`]'s counters.
@@ -76,6 +106,21 @@ impl SignalingMetrics {
             .zip(&self.outcomes)
             .map(|(a, n)| (*a, n.load(Ordering::Relaxed)))
             .collect()
+    }
+
+    /// How often each kind of media-plane trouble happened.
+    pub fn media_trouble(&self) -> Vec<(MediaTrouble, u64)> {
+        MediaTrouble::ALL
+            .iter()
+            .zip(&self.media_trouble)
+            .map(|(t, n)| (*t, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub(crate) fn trouble(&self, what: MediaTrouble) {
+        if let Some(i) = MediaTrouble::ALL.iter().position(|t| *t == what) {
+            self.media_trouble[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn count(&self, action: AuditAction) {
@@ -132,6 +177,7 @@ impl<M: MediaPlane> Live<M> {
             metrics: Arc::default(),
         });
         let by_room = live.by_room.clone();
+        let metrics = live.metrics.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
                 let room = match &event {
@@ -147,7 +193,10 @@ impl<M: MediaPlane> Live<M> {
                     .get(&room)
                     .cloned();
                 if let Some(tx) = tx {
-                    let _ = tx.try_send(RoomInput::Media(event));
+                    if tx.try_send(RoomInput::Media(event)).is_err() {
+                        metrics.trouble(MediaTrouble::EventDropped);
+                        tracing::warn!(%room, "media event dropped: the room's inbox is full or closed");
+                    }
                 }
             }
         });
