@@ -76,6 +76,8 @@ export async function newPage(browser, base, viewport = { width: 1280, height: 8
   const context = await browser.newContext({ viewport, baseURL: base });
   // Not possible (nor needed) on pages that are not secure contexts.
   await context.grantPermissions(['camera', 'microphone'], { origin: base }).catch(() => {});
+  // Turns on the page's test hook (`window.havenStats`); real pages have none.
+  await context.addInitScript(() => { window.havenTestHooks = true; });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return page;

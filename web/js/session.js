@@ -39,7 +39,8 @@ export class Session {
     this.watched = new WeakSet();
     this.watchTracks();
     this.wire();
-    window.havenStats = () => this.stats();
+    // Test hook, only for pages a test marked before they loaded.
+    if (window.havenTestHooks === true) window.havenStats = () => this.stats();
   }
 
   wire() {
