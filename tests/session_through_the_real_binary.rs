@@ -18,6 +18,39 @@ use serde_json::json;
 const TONES: [f32; 3] = [440.0, 660.0, 880.0];
 
 /// Packets received so far on the track that carries `tone`.
+/// Everything a client has received: audio and video packets from anyone.
+fn received(client: &ToneClient) -> (u64, u64) {
+    let r = client.received.lock().unwrap();
+    (
+        r.audio_packets.values().sum(),
+        r.video_packets.values().sum(),
+    )
+}
+
+/// Whether `client` still receives media: sampled 500 ms after the cause
+/// (for packets in flight), then again 2 s later.
+async fn still_receives(client: &ToneClient) -> bool {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (a, v) = received(client);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (a2, v2) = received(client);
+    a2 > a + 2 || v2 > v + 2
+}
+
+/// `haven_participants` on the metrics endpoint.
+async fn participants(metrics_port: u16) -> f64 {
+    let text = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("haven_participants "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("haven_participants")
+}
+
 fn packets_of(client: &ToneClient, tone: f32) -> u64 {
     let r = client.received.lock().unwrap();
     r.track_with_tone(tone)
@@ -27,7 +60,12 @@ fn packets_of(client: &ToneClient, tone: f32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facilitator_runs_a_session_with_real_media() {
-    let server = Server::start(&["ada"]).await;
+    let metrics_port = common::free_port();
+    let options = common::Options {
+        metrics_port: Some(metrics_port),
+        ..common::Options::default()
+    };
+    let server = Server::start_with(&["ada"], options).await;
     let console = Console::login(&server, "ada").await;
     let (group, group_token) = console.open_group("Tuesday group", 12).await;
     let (_, sam_token) = console.personal_link(group, "S").await;
@@ -167,10 +205,21 @@ async fn facilitator_runs_a_session_with_real_media() {
     })
     .await;
 
-    // Return Kim to the waiting room: Kim's media stops.
+    assert!(
+        still_receives(&kim_media).await,
+        "Kim receives nothing before any move"
+    );
+    assert_eq!(participants(metrics_port).await, 3.0);
+
+    // Return Kim to the waiting room: Kim's media stops, both ways.
     fac.send(json!({ "type": "return_to_waiting", "participant": kim_id }))
         .await;
     kim.expect_type("returned_to_waiting").await;
+    assert!(
+        !still_receives(&kim_media).await,
+        "Kim, back in the waiting room, still receives the room's media"
+    );
+    assert_eq!(participants(metrics_port).await, 2.0);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let kim_at_fac = packets_of(&fac_media, TONES[2]);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -185,6 +234,11 @@ async fn facilitator_runs_a_session_with_real_media() {
     sam.expect_type("removed").await;
     sam.drain(Duration::from_secs(1)).await;
     assert!(sam.closed);
+    assert!(
+        !still_receives(&sam_media).await,
+        "removed Sam still receives the room's media"
+    );
+    assert_eq!(participants(metrics_port).await, 1.0);
     let mut sam_again = Ws::connect(&server, None).await;
     sam_again.send(hello_member(&sam_token, "Sam")).await;
     sam_again
@@ -193,11 +247,17 @@ async fn facilitator_runs_a_session_with_real_media() {
         })
         .await;
 
-    // End the session: the member still waiting is told and disconnected.
+    // End the session: the member still waiting is told and disconnected,
+    // and the facilitator's media stops too.
     fac.send(json!({ "type": "end" })).await;
     kim.expect_type("session_ended").await;
     kim.drain(Duration::from_secs(1)).await;
     assert!(kim.closed);
+    assert!(
+        !still_receives(&fac_media).await,
+        "media still flows after the end"
+    );
+    assert_eq!(participants(metrics_port).await, 0.0);
 
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for s in senders {
