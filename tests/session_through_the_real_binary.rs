@@ -167,13 +167,39 @@ async fn facilitator_runs_a_session_with_real_media() {
             })
     })
     .await;
-    // The facilitator was told which slot carries whom.
+    // The facilitator was told which slot carries whom, and the slot says
+    // true: the tone decoded on each announced audio m-line is the tone of
+    // the participant it was announced for (slot → mid → SSRC → tone).
     let slot = fac
         .expect("a slot for Sam", |v| {
             v["type"] == "slot" && v["participant"] == sam_id
         })
         .await;
     assert!(slot["audio_mid"].is_string() && slot["video_mid"].is_string());
+    fac.expect("a slot for Kim", |v| {
+        v["type"] == "slot" && v["participant"] == kim_id
+    })
+    .await;
+    let tone_of = |id: &serde_json::Value| {
+        if *id == sam_id {
+            Some(TONES[1])
+        } else if *id == kim_id {
+            Some(TONES[2])
+        } else {
+            None
+        }
+    };
+    let mut checked = 0;
+    for s in fac.seen.iter().filter(|v| v["type"] == "slot") {
+        let Some(want) = tone_of(&s["participant"]) else {
+            continue;
+        };
+        let mid = s["audio_mid"].as_str().unwrap();
+        let heard = fac_media.received.lock().unwrap().tone_on_mid(mid);
+        assert_eq!(heard, Some(want), "slot {s} carries another voice");
+        checked += 1;
+    }
+    assert!(checked >= 2, "no slot was checked");
 
     // Mute Sam: the SFU stops Sam's packets; Kim keeps flowing.
     fac.send(json!({ "type": "mute", "participant": sam_id, "audio": true, "video": false, "may_unmute": false })).await;

@@ -52,6 +52,31 @@ fn members_receive_each_other_and_never_themselves() {
             .count()
     };
     assert_eq!((assigned(1), assigned(2), assigned(3)), (2, 2, 2));
+
+    // Slot identity: every packet that arrived on a slot's m-lines came from
+    // the publisher the slot was announced for, and from nobody else.
+    for (_, e) in &w.events {
+        let MediaEvent::SlotAssigned {
+            subscriber,
+            audio_mid,
+            video_mid,
+            publisher: Some(p),
+            ..
+        } = e
+        else {
+            continue;
+        };
+        let c = w.client(subscriber.0 as u8);
+        for mid in [audio_mid, video_mid] {
+            let owners = c.owners_by_mid.get(mid.as_str());
+            assert_eq!(
+                owners.map(|o| o.iter().copied().collect::<Vec<_>>()),
+                Some(vec![p.0 as u8]),
+                "client {} m-line {mid} announced for {p:?} carried {owners:?}",
+                subscriber.0
+            );
+        }
+    }
     let connected = w
         .events
         .iter()

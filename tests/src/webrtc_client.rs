@@ -48,6 +48,43 @@ pub struct Received {
     pub video_packets: BTreeMap<u32, u64>,
     /// Packets that failed to decode as Opus.
     pub decode_errors: u64,
+    /// The m-line (mid) each incoming SSRC arrived on, from the track ids
+    /// the SFU's answer gives each m-line (`a=msid`).
+    pub mid_of_ssrc: BTreeMap<u32, String>,
+    /// Track id → mid, read from the answer before any track arrives.
+    mid_of_track: BTreeMap<String, String>,
+}
+
+impl Received {
+    /// The tone recognised on m-line `mid`, if any.
+    pub fn tone_on_mid(&self, mid: &str) -> Option<f32> {
+        self.mid_of_ssrc
+            .iter()
+            .filter(|(_, m)| m.as_str() == mid)
+            .find_map(|(ssrc, _)| self.tones.get(ssrc).copied().flatten())
+    }
+}
+
+/// Track id → mid for every m-section of an SDP that names its track.
+fn tracks_by_mid(sdp: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let (mut mid, mut track) = (None::<String>, None::<String>);
+    let mut flush = |mid: &mut Option<String>, track: &mut Option<String>| {
+        if let (Some(m), Some(t)) = (mid.take(), track.take()) {
+            out.insert(t, m);
+        }
+    };
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            flush(&mut mid, &mut track);
+        } else if let Some(m) = line.strip_prefix("a=mid:") {
+            mid = Some(m.trim().to_owned());
+        } else if let Some(ms) = line.strip_prefix("a=msid:") {
+            track = ms.split_whitespace().nth(1).map(str::to_owned);
+        }
+    }
+    flush(&mut mid, &mut track);
+    out
 }
 
 struct Handler {
@@ -74,6 +111,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let kind = track.kind().await;
+        let track_id = track.track_id().await.to_string();
         let received = self.received.clone();
         let candidates = self.candidates.clone();
         self.runtime.spawn(Box::pin(async move {
@@ -86,6 +124,11 @@ impl PeerConnectionEventHandler for Handler {
                 };
                 let ssrc = packet.header.ssrc;
                 let mut r = received.lock().unwrap();
+                if !r.mid_of_ssrc.contains_key(&ssrc) {
+                    if let Some(mid) = r.mid_of_track.get(&track_id).cloned() {
+                        r.mid_of_ssrc.insert(ssrc, mid);
+                    }
+                }
                 if kind == RtpCodecKind::Video {
                     *r.video_packets.entry(ssrc).or_default() += 1;
                     continue;
@@ -312,6 +355,7 @@ impl ToneClient {
 
     /// Apply the SFU's answer and wait until connected.
     pub async fn accept_answer(&mut self, answer: String) {
+        self.received.lock().unwrap().mid_of_track = tracks_by_mid(&answer);
         let answer = RTCSessionDescription::answer(answer).expect("answer");
         self.pc
             .set_remote_description(answer)

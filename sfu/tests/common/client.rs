@@ -54,6 +54,9 @@ pub struct Client {
     pub connected: bool,
     pub keyframe_requests_received: u64,
     pub received: BTreeMap<u8, FromPublisher>,
+    /// Whose packets arrived on each m-line (by the publisher tag in the
+    /// payload): what the slot announcements must agree with.
+    pub owners_by_mid: BTreeMap<String, BTreeSet<u8>>,
     /// The SFU's ICE ufrag for this client, from the answer.
     pub remote_ufrag: Option<String>,
 }
@@ -101,6 +104,7 @@ impl Client {
             connected: false,
             keyframe_requests_received: 0,
             received: BTreeMap::new(),
+            owners_by_mid: BTreeMap::new(),
             remote_ufrag: None,
         };
         (client, offer.to_sdp_string())
@@ -172,6 +176,12 @@ impl Client {
                     return;
                 };
                 let seq = u32::from_be_bytes([payload[3], payload[4], payload[5], payload[6]]);
+                if let Some(rx) = self.rtc.direct_api().stream_rx(&p.header.ssrc) {
+                    self.owners_by_mid
+                        .entry(rx.mid().to_string())
+                        .or_default()
+                        .insert(owner);
+                }
                 let rec = self.received.entry(owner).or_default();
                 if tag == 0xAA {
                     rec.audio_packets += 1;
