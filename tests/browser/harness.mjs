@@ -56,8 +56,12 @@ export async function startHaven(accounts = ['ada'], { publicHost } = {}) {
   };
 }
 
-/** Debian's Chromium; `hostRules` maps test host names (e.g. `MAP insecure.test 127.0.0.1`). */
-export async function launch({ hostRules } = {}) {
+/**
+ * Debian's Chromium; `hostRules` maps test host names (e.g. `MAP insecure.test
+ * 127.0.0.1`); `camera` is a Y4M file the fake camera shows instead of its
+ * test pattern.
+ */
+export async function launch({ hostRules, camera } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -67,6 +71,7 @@ export async function launch({ hostRules } = {}) {
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
       ...(hostRules ? [`--host-resolver-rules=${hostRules}`] : []),
+      ...(camera ? [`--use-file-for-fake-video-capture=${camera}`] : []),
     ],
   });
 }
