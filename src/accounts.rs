@@ -111,11 +111,7 @@ pub fn run(command: FacilitatorCommand) -> Result<(), String> {
 }
 
 fn check_username(username: &str) -> Result<(), String> {
-    let valid = (1..=64).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
-    if valid {
+    if haven_signaling::auth::valid_username(username) {
         Ok(())
     } else {
         Err("a username is 1 to 64 letters, digits or . _ - @".into())

@@ -178,6 +178,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
             bad_link_limit: haven_signaling::http::bad_link_limiter(),
             login_backoff: Default::default(),
             login_slots: haven_signaling::http::login_slots(),
+            setup: Default::default(),
             turn,
         });
         lockdown::probe_on_signal(config.data_dir.clone());
@@ -193,13 +194,16 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         }
         match store.facilitator_count() {
             Ok(0) => {
-                println!("No facilitator account yet. Add one (in another terminal) with:");
+                let token = state.setup.issue();
+                println!("No facilitator account yet. Open this one-time link to create the first one:");
+                println!("  {}/setup/{token}", config.public_url.trim_end_matches('/'));
+                println!("(or, for scripts, in another terminal:");
                 println!(
                     "  printf '%s\\n' 'a-long-password' | {} facilitator add YOUR-NAME --password-stdin --data-dir {}",
                     invocation(),
                     config.data_dir.display()
                 );
-                println!("then log in at {} with that name and password.", config.public_url);
+                println!("then log in at {} with that name and password.)", config.public_url);
             }
             Ok(_) => println!("Log in at {} with your facilitator account.", config.public_url),
             Err(e) => return Err(e.to_string()),

@@ -25,6 +25,8 @@ pub struct Server {
     pub log: Option<std::sync::Arc<std::sync::Mutex<String>>>,
     /// A copy of the binary to delete afterwards.
     binary_copy: Option<PathBuf>,
+    /// Everything the server wrote to standard output (with `capture_stdout`).
+    pub stdout: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 /// How to start the server.
@@ -43,6 +45,8 @@ pub struct Options {
     pub env: Vec<(&'static str, String)>,
     /// Start under this open-files limit (soft and hard), with `prlimit`.
     pub open_files: Option<u32>,
+    /// Keep standard output (what `haven serve` tells the operator).
+    pub capture_stdout: bool,
 }
 
 /// Everything `output` (a child's stdout or stderr) says, collected by a
@@ -177,7 +181,11 @@ impl Server {
         ])
         .env("HAVEN_DATA_DIR", &data_dir)
         .env("HAVEN_LOG", options.log_level.unwrap_or("warn"))
-        .stdout(Stdio::null());
+        .stdout(if options.capture_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
         if as_nobody {
             use std::os::unix::process::CommandExt;
@@ -194,6 +202,7 @@ impl Server {
         if let Some(stderr) = child.stderr.take() {
             log = Some(collect_output(stderr));
         }
+        let stdout = child.stdout.take().map(collect_output);
         let base = format!("http://127.0.0.1:{port}");
         let server = Server {
             child,
@@ -201,6 +210,7 @@ impl Server {
             data_dir,
             log,
             binary_copy: as_nobody.then_some(binary),
+            stdout,
         };
         for _ in 0..100 {
             if reqwest::get(format!("{}/healthz", server.base))

@@ -128,7 +128,7 @@ async fn members_keep_hearing_each_other_through_a_flood_of_junk() {
         let rate = (audio_in(c) - audio_before[i]) as f64 / flood_secs;
         eprintln!("member {i}: {rate:.0} audio packets/s during the flood ({flood_secs:.1} s), {:.0} before", baseline[i]);
         assert!(
-            rate >= 0.8 * baseline[i],
+            rate >= 0.6 * baseline[i],
             "member {i}'s audio during the flood: {rate:.0} packets/s, {:.0} before",
             baseline[i]
         );

@@ -41,6 +41,15 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether a facilitator username is acceptable: 1 to 64 letters, digits
+/// or `. _ - @` (a login name, never shown to members).
+pub fn valid_username(username: &str) -> bool {
+    (1..=64).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+}
+
 /// Whether a string could be one of our tokens (cheap check before a lookup).
 pub fn looks_like_token(s: &str) -> bool {
     (16..=128).contains(&s.len())

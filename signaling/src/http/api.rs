@@ -28,7 +28,7 @@ pub const DEFAULT_CAPACITY: usize = 12;
 pub const MAX_CAPACITY: usize = 12;
 
 /// A JSON error with a plain-language message.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "error": code, "message": message }))).into_response()
 }
 
@@ -36,7 +36,7 @@ fn unauthorized() -> Response {
     error(StatusCode::UNAUTHORIZED, "login_required", "Log in first.")
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "request failed");
     error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,14 +129,24 @@ pub async fn login<M: MediaPlane>(
             "This account is disabled. Ask your clinic's administrator.",
         );
     }
-    let token = state.sessions.start(account.id, Instant::now());
+    logged_in(&state, account.id, &account.username, StatusCode::OK)
+}
+
+/// A new login for `account`: its session cookie and `{"username"}`.
+pub(super) fn logged_in<M: MediaPlane>(
+    state: &AppState<M>,
+    account: AccountId,
+    username: &str,
+    status: StatusCode,
+) -> Response {
+    let token = state.sessions.start(account, Instant::now());
     let secure = if state.settings.secure_cookies {
         "; Secure"
     } else {
         ""
     };
     let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}");
-    let mut resp = Json(json!({ "username": account.username })).into_response();
+    let mut resp = (status, Json(json!({ "username": username }))).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(SET_COOKIE, v);
     }
@@ -144,7 +154,7 @@ pub async fn login<M: MediaPlane>(
 }
 
 /// A hash of a random password, checked when the username is unknown.
-fn dummy_hash() -> &'static str {
+pub(super) fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| crate::auth::hash_password(&random_token()).unwrap_or_default())
 }

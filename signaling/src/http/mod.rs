@@ -6,6 +6,7 @@ mod api;
 mod csrf;
 mod door;
 pub mod limits;
+pub mod setup;
 mod web;
 mod ws;
 
@@ -84,6 +85,8 @@ pub struct AppState<M: MediaPlane> {
     pub login_backoff: limits::LoginBackoff,
     /// Password checks that may run at once (see [`login_slots`]).
     pub login_slots: Arc<tokio::sync::Semaphore>,
+    /// The one-time link that makes the first facilitator account.
+    pub setup: setup::SetupLink,
     /// The clinic's TURN server, if it runs one.
     pub turn: Option<crate::turn::TurnSettings>,
 }
@@ -176,6 +179,7 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
     let public_url = state.settings.public_url.clone();
     let json_api = Router::new()
         .route("/api/login", post(api::login::<M>))
+        .route("/api/setup", post(setup::create_first::<M>))
         .route("/api/logout", post(api::logout::<M>))
         .route("/api/me", get(api::me::<M>))
         .route(
@@ -207,6 +211,7 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
     Router::new()
         .route("/", get(web::console))
         .route("/join/{token}", get(web::join))
+        .route("/setup/{token}", get(setup::page::<M>))
         .route("/static/{*path}", get(web::asset))
         .route("/healthz", get(|| async { "ok" }))
         .merge(json_api)

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../../web/js/session.js"),
     ),
+    ("js/setup.js", JS, include_str!("../../../web/js/setup.js")),
     ("js/shell.js", JS, include_str!("../../../web/js/shell.js")),
     (
         "js/socket.js",
@@ -45,6 +46,8 @@ const HTML: &str = "text/html; charset=utf-8";
 
 const CONSOLE_PAGE: &str = include_str!("../../../web/index.html");
 const JOIN_PAGE: &str = include_str!("../../../web/join.html");
+const SETUP_PAGE: &str = include_str!("../../../web/setup.html");
+const SETUP_USED_PAGE: &str = include_str!("../../../web/setup-used.html");
 
 /// No inline script or style, nothing from another origin, no framing.
 pub const CONTENT_SECURITY_POLICY: &str =
@@ -64,6 +67,18 @@ pub async fn console() -> Response {
 /// The member's page (the token is read by the page and checked at `hello`).
 pub async fn join(Path(_token): Path<String>) -> Response {
     page(JOIN_PAGE)
+}
+
+/// The first-run page (for the live setup token only).
+pub fn setup_page() -> Response {
+    page(SETUP_PAGE)
+}
+
+/// What a used or stale setup link shows.
+pub fn setup_used_page() -> Response {
+    let mut r = page(SETUP_USED_PAGE);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
 }
 
 /// A static file of the client.
@@ -107,10 +122,15 @@ mod tests {
 
     #[test]
     fn every_module_the_pages_import_is_served() {
-        for (_, _, body) in ASSETS
-            .iter()
-            .chain([("", "", CONSOLE_PAGE), ("", "", JOIN_PAGE)].iter())
-        {
+        for (_, _, body) in ASSETS.iter().chain(
+            [
+                ("", "", CONSOLE_PAGE),
+                ("", "", JOIN_PAGE),
+                ("", "", SETUP_PAGE),
+                ("", "", SETUP_USED_PAGE),
+            ]
+            .iter(),
+        ) {
             for line in body.lines() {
                 let Some(i) = line
                     .find("from './")
@@ -136,10 +156,15 @@ mod tests {
 
     #[test]
     fn the_client_has_no_inline_script_and_no_external_resource() {
-        for (_, _, body) in ASSETS
-            .iter()
-            .chain([("", "", CONSOLE_PAGE), ("", "", JOIN_PAGE)].iter())
-        {
+        for (_, _, body) in ASSETS.iter().chain(
+            [
+                ("", "", CONSOLE_PAGE),
+                ("", "", JOIN_PAGE),
+                ("", "", SETUP_PAGE),
+                ("", "", SETUP_USED_PAGE),
+            ]
+            .iter(),
+        ) {
             assert!(
                 !body.contains("<script>")
                     && !body.contains(" onclick=")
