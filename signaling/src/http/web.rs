@@ -120,17 +120,17 @@ pub async fn security_headers(request: axum::extract::Request, next: Next, hsts:
 mod tests {
     use super::*;
 
+    /// Every HTML page, as (path, type, body) like the assets.
+    const PAGES: [(&str, &str, &str); 4] = [
+        ("", "", CONSOLE_PAGE),
+        ("", "", JOIN_PAGE),
+        ("", "", SETUP_PAGE),
+        ("", "", SETUP_USED_PAGE),
+    ];
+
     #[test]
     fn every_module_the_pages_import_is_served() {
-        for (_, _, body) in ASSETS.iter().chain(
-            [
-                ("", "", CONSOLE_PAGE),
-                ("", "", JOIN_PAGE),
-                ("", "", SETUP_PAGE),
-                ("", "", SETUP_USED_PAGE),
-            ]
-            .iter(),
-        ) {
+        for (_, _, body) in ASSETS.iter().chain(PAGES.iter()) {
             for line in body.lines() {
                 let Some(i) = line
                     .find("from './")
@@ -156,15 +156,7 @@ mod tests {
 
     #[test]
     fn the_client_has_no_inline_script_and_no_external_resource() {
-        for (_, _, body) in ASSETS.iter().chain(
-            [
-                ("", "", CONSOLE_PAGE),
-                ("", "", JOIN_PAGE),
-                ("", "", SETUP_PAGE),
-                ("", "", SETUP_USED_PAGE),
-            ]
-            .iter(),
-        ) {
+        for (_, _, body) in ASSETS.iter().chain(PAGES.iter()) {
             assert!(
                 !body.contains("<script>")
                     && !body.contains(" onclick=")
