@@ -295,6 +295,32 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_coturn_configuration_relays_only_udp_to_the_media_port() {
+        let conf = include_str!("../deploy/coturn.conf");
+        let settings: Vec<&str> = conf
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        for needed in [
+            "use-auth-secret",
+            "no-tcp-relay",
+            "no-multicast-peers",
+            "denied-peer-ip=0.0.0.0-255.255.255.255",
+            "denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            assert!(settings.contains(&needed), "coturn.conf lacks {needed}");
+        }
+        let allowed: Vec<_> = settings
+            .iter()
+            .filter(|l| l.starts_with("allowed-peer-ip="))
+            .collect();
+        assert_eq!(allowed.len(), 1, "relay to one address only: {allowed:?}");
+        // coturn cannot restrict the peer port: the file says how, with nftables.
+        assert!(conf.contains("udp dport != 40000 drop"));
+    }
+
+    #[test]
     fn the_sample_configuration_in_deploy_is_valid() {
         let dir = std::env::temp_dir().join(format!("haven-sample-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

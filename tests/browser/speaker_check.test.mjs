@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, startHaven, tid } from './harness.mjs';
+import { eventually, launch, newPage, startHaven, tid } from './harness.mjs';
 
 test('the join page plays a test sound', { timeout: 60000 }, async () => {
   const haven = await startHaven();
@@ -17,12 +17,13 @@ test('the join page plays a test sound', { timeout: 60000 }, async () => {
     await page.click(tid('speaker-test'));
     const note = page.locator('#speaker-note');
     await note.filter({ hasText: /two soft notes/ }).waitFor({ timeout: 10000 });
-    const offered = await page.locator('#speaker-choice').isVisible();
+    // The devices are listed once the camera and microphone have started.
+    await page.locator('#mic-select option').first().waitFor({ state: 'attached', timeout: 15000 });
     const choosable = await page.evaluate(async () => {
       const outputs = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audiooutput');
       return outputs.length > 1 && 'setSinkId' in HTMLMediaElement.prototype;
     });
-    assert.equal(offered, choosable, 'output choice offered wrongly');
+    await eventually('the output choice is offered exactly when possible', async () => (await page.locator('#speaker-choice').isVisible()) === choosable, 5000);
   } finally {
     await browser.close();
     haven.stop();
