@@ -21,6 +21,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# (Run again inside its own network namespace below: installed and built by then.)
+if [ -z "${HAVEN_COMPARE_IN_NETNS:-}" ]; then
 need=()
 command -v janus >/dev/null 2>&1 || need+=(janus)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
@@ -31,13 +33,24 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 cargo build --release -p haven -p haven-benches --bin haven --bin loadgen
+fi
 
-# Janus skips loopback when gathering candidates: both servers use the
-# machine's own address (the traffic still stays inside the kernel).
-iface=$(ip -4 route show default 2>/dev/null | awk '{print $5; exit}')
-[ -n "$iface" ] || iface=$(ip -4 -o addr show scope global | awk '{print $2; exit}')
-ip=$(ip -4 -o addr show dev "$iface" | awk '{print $4}' | cut -d/ -f1 | head -1)
-[ -n "$ip" ] || { echo "compare.sh: no non-loopback IPv4 address; Janus needs one" >&2; exit 1; }
+# Janus skips loopback when gathering candidates, so both servers need a
+# non-loopback address. Never the machine's own: the whole comparison runs in
+# a network namespace of its own with a veth pair carrying 192.0.2.1
+# (TEST-NET-1); nothing leaves the namespace.
+if [ -z "${HAVEN_COMPARE_IN_NETNS:-}" ]; then
+  netns=(unshare -n)
+  [ "$(id -u)" = 0 ] || netns=(unshare -rn)
+  exec "${netns[@]}" env HAVEN_COMPARE_IN_NETNS=1 "$0" "$@"
+fi
+ip link set lo up
+ip link add hv0 type veth peer name hv1
+ip addr add 192.0.2.1/24 dev hv0
+ip link set hv0 up
+ip link set hv1 up
+iface=hv0
+ip=192.0.2.1
 
 out=target/compare
 rm -rf "$out"; mkdir -p "$out"

@@ -182,33 +182,37 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
             ("media=\"video\"", &c.forward.join_first_video),
         ],
     );
-    let outcomes: Vec<(String, u64)> = live
-        .metrics
-        .outcomes()
-        .into_iter()
-        .map(|(a, n)| (format!("outcome=\"{}\"", a.as_str()), n))
-        .collect();
-    let samples: Vec<(&str, u64)> = outcomes.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    metric(
+    counters_by(
         &mut out,
         "haven_room_actions_total",
-        "counter",
         "Admissions, denials, removals, returns to waiting, mutes, hand-overs, session ends.",
-        &samples,
+        "outcome",
+        live.metrics
+            .outcomes()
+            .into_iter()
+            .map(|(a, n)| (a.as_str(), n)),
     );
-    let trouble: Vec<(String, u64)> = live
-        .metrics
-        .media_trouble()
-        .into_iter()
-        .map(|(t, n)| (format!("what=\"{}\"", t.as_str()), n))
-        .collect();
-    let samples: Vec<(&str, u64)> = trouble.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    metric(
+    counters_by(
         &mut out,
         "haven_media_plane_failures_total",
-        "counter",
         "Media-plane commands that failed (remove, publish) and media events dropped; each is also logged.",
-        &samples,
+        "what",
+        live.metrics.media_trouble().into_iter().map(|(t, n)| (t.as_str(), n)),
     );
     out
+}
+
+/// A counter with one fixed-word label (`label="value"`) per sample.
+fn counters_by<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: impl Iterator<Item = (&'a str, u64)>,
+) {
+    let labelled: Vec<(String, u64)> = values
+        .map(|(v, n)| (format!("{label}=\"{v}\""), n))
+        .collect();
+    let samples: Vec<(&str, u64)> = labelled.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(out, name, "counter", help, &samples);
 }

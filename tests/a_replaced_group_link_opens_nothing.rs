@@ -12,15 +12,10 @@ async fn the_old_group_link_answers_like_an_unknown_one_and_the_new_one_works() 
     let server = Server::start(&["ada", "cole"]).await;
     let ada = Console::login(&server, "ada").await;
     let cole = Console::login(&server, "cole").await;
-    let (status, g) = ada
-        .post(
-            "/api/groups",
-            json!({ "name": "Evening group", "co_facilitator": "cole" }),
-        )
+    let g = ada
+        .group_with_co_facilitator("Evening group", &cole, "cole")
         .await;
-    assert_eq!(status, 201);
     let group = g["id"].as_i64().unwrap();
-    cole.accept_invitation(group).await;
     let old = token_of(g["invite_link"].as_str().unwrap());
     assert_eq!(
         ada.post(&format!("/api/groups/{group}/session"), json!({}))

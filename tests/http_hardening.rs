@@ -132,15 +132,10 @@ async fn a_co_facilitator_who_does_not_moderate_cannot_end_the_session_over_http
     let server = Server::start(&["ada", "cole"]).await;
     let ada = Console::login(&server, "ada").await;
     let cole = Console::login(&server, "cole").await;
-    let (status, g) = ada
-        .post(
-            "/api/groups",
-            json!({ "name": "Wednesday group", "co_facilitator": "cole" }),
-        )
+    let g = ada
+        .group_with_co_facilitator("Wednesday group", &cole, "cole")
         .await;
-    assert_eq!(status, 201, "{g}");
     let group = g["id"].as_i64().unwrap();
-    cole.accept_invitation(group).await;
     let session = format!("/api/groups/{group}/session");
     assert_eq!(ada.post(&session, json!({})).await.0, 201);
     let mut fac = Ws::connect(&server, Some(&ada.cookie)).await;

@@ -310,6 +310,25 @@ impl Console {
         (id, token_of(g["invite_link"].as_str().unwrap()))
     }
 
+    /// Create a group (no session yet) with `co` invited as co-facilitator
+    /// and accepting; returns the group as the API gave it.
+    pub async fn group_with_co_facilitator(
+        &self,
+        name: &str,
+        co: &Console,
+        co_name: &str,
+    ) -> Value {
+        let (status, g) = self
+            .post(
+                "/api/groups",
+                json!({ "name": name, "co_facilitator": co_name }),
+            )
+            .await;
+        assert_eq!(status, 201, "{g}");
+        co.accept_invitation(g["id"].as_i64().unwrap()).await;
+        g
+    }
+
     /// Accept the invitation to co-facilitate `group`.
     pub async fn accept_invitation(&self, group: i64) {
         let (status, body) = self

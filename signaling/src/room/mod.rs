@@ -60,6 +60,15 @@ struct Person {
 }
 
 impl Person {
+    /// What the facilitator's mute of this person is, to tell them.
+    fn forced_mute(&self) -> Notice {
+        Notice::ForcedMute {
+            audio: self.forced_audio,
+            video: self.forced_video,
+            may_unmute: self.may_unmute,
+        }
+    }
+
     fn publish(&self) -> (bool, bool) {
         (
             self.self_audio && !self.forced_audio,

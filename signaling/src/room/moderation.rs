@@ -64,6 +64,7 @@ impl Room {
         if let Some((audio, video, may_unmute)) = forced {
             (p.forced_audio, p.forced_video, p.may_unmute) = (audio, video, may_unmute);
         }
+        let still_muted = (p.forced_audio || p.forced_video).then(|| p.forced_mute());
         fx.push(audit(AuditAction::Admitted, Some(by), who));
         fx.push(notify(who, Notice::Admitted { you: who }));
         fx.push(notify(
@@ -72,15 +73,8 @@ impl Room {
                 enabled: self.chat_enabled,
             },
         ));
-        if let Some((audio, video, may_unmute)) = forced.filter(|(a, v, _)| *a || *v) {
-            fx.push(notify(
-                who,
-                Notice::ForcedMute {
-                    audio,
-                    video,
-                    may_unmute,
-                },
-            ));
+        if let Some(notice) = still_muted {
+            fx.push(notify(who, notice));
         }
         self.broadcast_roster(fx);
         self.send_waiting_list(fx);
@@ -221,15 +215,9 @@ impl Room {
                 video: pv,
             });
         }
+        let notice = p.forced_mute();
         fx.push(audit(AuditAction::Muted, Some(by), who));
-        fx.push(notify(
-            who,
-            Notice::ForcedMute {
-                audio,
-                video,
-                may_unmute,
-            },
-        ));
+        fx.push(notify(who, notice));
         self.broadcast_roster(fx);
     }
 

@@ -1,0 +1,313 @@
+//! Property tests of the room: random sessions (arrivals with and without
+//! their keys, moderation, mutes, reconnects, time passing) and the
+//! invariants that must hold after every step.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+
+#[derive(Clone, Debug)]
+enum Step {
+    Enter {
+        conn: u64,
+        seat: u8,
+        key: u8,
+    },
+    Lost {
+        conn: u64,
+    },
+    Wait {
+        secs: u64,
+    },
+    Leave {
+        who: u8,
+    },
+    Admit {
+        by: u8,
+        who: u8,
+    },
+    AdmitAll {
+        by: u8,
+    },
+    Deny {
+        by: u8,
+        who: u8,
+    },
+    Remove {
+        by: u8,
+        who: u8,
+    },
+    Return {
+        by: u8,
+        who: u8,
+    },
+    Lock {
+        by: u8,
+        locked: bool,
+    },
+    Mute {
+        by: u8,
+        who: u8,
+    },
+    Chat {
+        by: u8,
+        to: Option<u8>,
+    },
+    TakeOver {
+        by: u8,
+    },
+    HandOver {
+        by: u8,
+        to: u8,
+    },
+    Offer {
+        by: u8,
+    },
+    End {
+        by: u8,
+    },
+    Trouble {
+        by: u8,
+        mic: bool,
+    },
+    /// Own microphone/camera on or off.
+    SelfMedia {
+        by: u8,
+        audio: bool,
+        video: bool,
+    },
+    /// The moderator lifts a forced mute.
+    Unmute {
+        by: u8,
+        who: u8,
+    },
+    /// A participant's connection drops and comes back at once with its
+    /// resume key, then sends a new offer (as a page does).
+    Reconnect {
+        who: u8,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let who = 0u8..12;
+    prop_oneof![
+        6 => (0u64..10, 0u8..8, 0u8..3).prop_map(|(conn, seat, key)| Step::Enter { conn, seat, key }),
+        2 => (0u64..10).prop_map(|conn| Step::Lost { conn }),
+        1 => (0u64..60).prop_map(|secs| Step::Wait { secs }),
+        1 => who.clone().prop_map(|who| Step::Leave { who }),
+        5 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Admit { by, who }),
+        2 => who.clone().prop_map(|by| Step::AdmitAll { by }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Deny { by, who }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Remove { by, who }),
+        2 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Return { by, who }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(by, locked)| Step::Lock { by, locked }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Mute { by, who }),
+        2 => (who.clone(), proptest::option::of(who.clone())).prop_map(|(by, to)| Step::Chat { by, to }),
+        1 => who.clone().prop_map(|by| Step::TakeOver { by }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, to)| Step::HandOver { by, to }),
+        2 => who.clone().prop_map(|by| Step::Offer { by }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
+        2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
+        1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
+        2 => who.clone().prop_map(|who| Step::Reconnect { who }),
+        1 => who.prop_map(|by| Step::End { by }),
+    ]
+}
+
+/// Seats 0 and 1 are the facilitator and co-facilitator; 2–4 personal links;
+/// 5–7 group-link members. Each arrival holds one of three keys per seat, so
+/// resumes, second devices and strangers with a link all happen.
+fn seat(n: u8) -> (Seat, Role) {
+    match n {
+        0 => (Seat::Staff(AccountId(1)), Role::Facilitator),
+        1 => (Seat::Staff(AccountId(2)), Role::CoFacilitator),
+        2..=4 => (Seat::Personal(LinkId(n as i64)), Role::Member),
+        _ => (Seat::Group, Role::Member),
+    }
+}
+
+/// What a member who is not admitted may ever be told.
+fn allowed_for_outsider(n: &Notice) -> bool {
+    matches!(
+        n,
+        Notice::Waiting
+            | Notice::Admitted { .. }
+            | Notice::Denied
+            | Notice::FacilitatorMessage { .. }
+            | Notice::ReturnedToWaiting
+            | Notice::Removed
+            | Notice::Replaced
+            | Notice::SessionEnded
+    ) || matches!(n, Notice::Refused(r) if !matches!(r, Refusal::Full { .. }))
+}
+
+/// The seed of this run: `PROPTEST_RNG_SEED` if set (to replay a failure),
+/// random otherwise. Printed, so a failing run says how to replay it (the
+/// test harness shows a test's output only when it fails).
+fn seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        let seed = std::env::var("PROPTEST_RNG_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        eprintln!("room property test: seed {seed}; replay with PROPTEST_RNG_SEED={seed}");
+        seed
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 1500,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed()),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn room_invariants_hold_over_random_sessions(steps in proptest::collection::vec(step(), 1..80)) {
+        let capacity = 3;
+        let mut h = Harness::new(capacity);
+        let mut seat_of: HashMap<ParticipantId, Seat> = HashMap::new();
+        let mut ids: Vec<ParticipantId> = Vec::new();
+        let mut key_of: HashMap<ParticipantId, String> = HashMap::new();
+        let mut conn_of: HashMap<ParticipantId, u64> = HashMap::new();
+        let mut next_conn = 100u64;
+        // What the media plane was told to carry, and who is force-muted.
+        let mut carried: HashSet<ParticipantId> = HashSet::new();
+        let mut forced: HashSet<ParticipantId> = HashSet::new();
+        let mut barred_keys: HashSet<String> = HashSet::new();
+        let mut barred_links: HashSet<Seat> = HashSet::new();
+        let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
+
+        for s in steps {
+            let admitted_before: HashSet<ParticipantId> = ids.iter().copied().filter(|id| h.room.is_admitted(*id)).collect();
+            let is_admission = matches!(s, Step::Admit { .. } | Step::AdmitAll { .. });
+            let fx = match s {
+                Step::Enter { conn, seat: n, key } => {
+                    let (seat, role) = seat(n);
+                    let key = format!("s{n}-k{key}");
+                    let (id, fx) = h.enter_with_key(conn, seat.clone(), role, "Someone", &key);
+                    if fx.iter().any(|e| matches!(e, Effect::Attach { .. })) {
+                        if let Some(known) = seat_of.get(&id) {
+                            // A resume: the same door, and for members the same key.
+                            prop_assert_eq!(known, &seat);
+                            if role == Role::Member {
+                                prop_assert_eq!(&key_of[&id], &key, "a link without its key took over {:?}", id);
+                            }
+                        } else {
+                            prop_assert!(!barred_keys.contains(&key), "a barred key was let back in");
+                            prop_assert!(!barred_links.contains(&seat), "a removed link was let back in");
+                            ids.push(id);
+                            seat_of.insert(id, seat);
+                            key_of.insert(id, key);
+                        }
+                        conn_of.insert(id, conn);
+                    }
+                    fx
+                }
+                Step::Lost { conn } => h.run(Command::ConnectionLost { conn: ConnId(conn) }),
+                Step::Wait { secs } => { h.now += Duration::from_secs(secs); h.run(Command::Tick) }
+                Step::Leave { who } => h.run(Command::Leave { by: pick(&ids, who) }),
+                Step::Admit { by, who } => h.run(Command::Admit { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::AdmitAll { by } => h.run(Command::AdmitAll { by: pick(&ids, by) }),
+                Step::Deny { by, who } => h.run(Command::Deny { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Remove { by, who } => h.run(Command::Remove { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Return { by, who } => h.run(Command::ReturnToWaiting { by: pick(&ids, by), who: pick(&ids, who) }),
+                Step::Lock { by, locked } => h.run(Command::Lock { by: pick(&ids, by), locked }),
+                Step::Mute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: true, video: false, may_unmute: false }),
+                Step::Chat { by, to } => h.run(Command::Chat { by: pick(&ids, by), to: to.map(|t| pick(&ids, t)), text: ChatText::parse("hi").unwrap() }),
+                Step::TakeOver { by } => h.run(Command::TakeOver { by: pick(&ids, by) }),
+                Step::HandOver { by, to } => h.run(Command::HandOver { by: pick(&ids, by), to: pick(&ids, to) }),
+                Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
+                Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
+                Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
+                Step::Unmute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: false, video: false, may_unmute: true }),
+                Step::Reconnect { who } => {
+                    let who = pick(&ids, who);
+                    let mut fx = Vec::new();
+                    if let (Some(conn), Some(seat)) = (conn_of.get(&who).copied(), seat_of.get(&who).cloned()) {
+                        fx.extend(h.run(Command::ConnectionLost { conn: ConnId(conn) }));
+                        next_conn += 1;
+                        let role = match seat { Seat::Staff(AccountId(1)) => Role::Facilitator, Seat::Staff(_) => Role::CoFacilitator, _ => Role::Member };
+                        let key = key_of[&who].clone();
+                        let (back, more) = h.enter_with_key(next_conn, seat.clone(), role, "Someone", &key);
+                        let attached = more.iter().any(|e| matches!(e, Effect::Attach { .. }));
+                        fx.extend(more);
+                        if attached && !seat_of.contains_key(&back) {
+                            // Gone meanwhile (left, removed): a new arrival.
+                            ids.push(back);
+                            seat_of.insert(back, seat);
+                            key_of.insert(back, key);
+                        }
+                        if attached {
+                            conn_of.insert(back, next_conn);
+                            fx.extend(h.run(Command::Offer { by: back, sdp: "v=0".into() }));
+                        }
+                    }
+                    fx
+                }
+            };
+
+            // The media plane carries only admitted participants, and a
+            // forced mute is lifted only by a moderator's command.
+            let lifting = matches!(s, Step::Unmute { .. });
+            for e in &fx {
+                match e {
+                    Effect::MediaAdd { who, .. } => { carried.insert(*who); }
+                    Effect::MediaRemove { who } => { carried.remove(who); }
+                    Effect::Audit { action: AuditAction::Muted, subject, .. } => {
+                        if lifting { forced.remove(subject); } else { forced.insert(*subject); }
+                    }
+                    Effect::MediaPublish { who, audio: true, .. } => {
+                        prop_assert!(!forced.contains(who), "{:?} unmuted at the SFU while force-muted, by {:?}", who, s);
+                    }
+                    _ => {}
+                }
+            }
+            for who in &carried {
+                prop_assert!(h.room.is_admitted(*who), "the media plane carries {:?}, who is not admitted", who);
+            }
+            // Never more members admitted than capacity.
+            prop_assert!(h.room.admitted_members() <= capacity);
+            // One admitted participant per personal link, however many devices.
+            for link in 2..=4 {
+                let on_link = ids.iter().filter(|id| h.room.is_admitted(**id) && seat_of[*id] == Seat::Personal(LinkId(link))).count();
+                prop_assert!(on_link <= 1, "two admitted on link {}", link);
+            }
+            for e in &fx {
+                match e {
+                    Effect::Audit { action: AuditAction::Denied | AuditAction::Removed, subject, .. } => {
+                        barred_keys.insert(key_of[subject].clone());
+                        let seat = &seat_of[subject];
+                        if admitted_before.contains(subject) && matches!(seat, Seat::Personal(_)) {
+                            barred_links.insert(seat.clone());
+                        }
+                    }
+                    Effect::Audit { action: AuditAction::Admitted, subject, .. } => {
+                        prop_assert!(is_admission, "admitted without a facilitator's command");
+                        prop_assert!(!barred_keys.contains(&key_of[subject]), "a removed or denied key was admitted");
+                        prop_assert!(!barred_links.contains(&seat_of[subject]), "a removed link was admitted");
+                    }
+                    // Nobody who is not admitted is told about the room.
+                    Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {
+                        prop_assert!(allowed_for_outsider(notice), "outsider {to:?} told {notice:?}");
+                    }
+                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) } => {
+                        prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "staff-only notice sent to a member");
+                    }
+                    Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
+                    _ => {}
+                }
+            }
+            // Only an admission command makes new members admitted.
+            for id in ids.iter().filter(|id| h.room.is_admitted(**id) && !admitted_before.contains(id)) {
+                let staff = matches!(seat_of[id], Seat::Staff(_));
+                prop_assert!(staff || is_admission, "{id:?} admitted by {s:?}");
+            }
+        }
+    }
+}
