@@ -106,6 +106,14 @@ struct StaffLogin {
 }
 
 impl StaffLogin {
+    /// Before each command: the login is still in memory (a logout ends it
+    /// at once). Cheap: no database.
+    fn alive(&self) -> bool {
+        self.sessions.touch(&self.token, Instant::now()).is_some()
+    }
+
+    /// Every few seconds: also still allowed by the store (a disable or a
+    /// password change by `haven facilitator`, which runs elsewhere).
     fn still_valid(&self) -> bool {
         super::valid_login(&self.sessions, &self.store, &self.token).is_some()
     }
@@ -148,10 +156,10 @@ async fn connection<M: MediaPlane>(
         Ok(door) => door,
         Err(turned_away) => return refuse(socket, turned_away.code, turned_away.message).await,
     };
-    let door_is_staff = door.role != Role::Member;
+    let member = door.role == Role::Member;
     let welcome = ServerMsg::Welcome {
         v: PROTOCOL_VERSION,
-        resume: (door.role == Role::Member).then(|| door.key.as_str().to_owned()),
+        resume: member.then(|| door.key.as_str().to_owned()),
     };
     if !send(&mut socket, &welcome).await {
         return;
@@ -171,7 +179,7 @@ async fn connection<M: MediaPlane>(
         return refuse(socket, "ended", "This session has ended.").await;
     }
     // Only staff doors use the login; a member's socket never closes for it.
-    let login = login.filter(|_| door_is_staff);
+    let login = login.filter(|_| !member);
     pump(
         &room,
         conn,
@@ -198,11 +206,11 @@ async fn pump(
     let mut offers = offer_budget(Instant::now());
     let mut last_warning: Option<Instant> = None;
     let mut login_check = tokio::time::interval(LOGIN_CHECK);
-    let logged_out = || login.as_ref().is_some_and(|l| !l.still_valid());
+    let logged_out = || login.as_ref().is_some_and(|l| !l.alive());
     loop {
         tokio::select! {
             _ = login_check.tick(), if login.is_some() => {
-                if logged_out() {
+                if login.as_ref().is_some_and(|l| !l.still_valid()) {
                     return close_logged_out(sink).await;
                 }
             },
