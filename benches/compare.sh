@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+args=("$@")  # parsing below shifts them away; the namespace run needs them
 steps="1 2 4 6"; size=6; seconds=15; warmup=3; runs=3
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,20 +38,20 @@ fi
 
 # Janus skips loopback when gathering candidates, so both servers need a
 # non-loopback address. Never the machine's own: the whole comparison runs in
-# a network namespace of its own with a veth pair carrying 192.0.2.1
+# a network namespace of its own with a veth pair carrying 192.0.2.101
 # (TEST-NET-1); nothing leaves the namespace.
 if [ -z "${HAVEN_COMPARE_IN_NETNS:-}" ]; then
   netns=(unshare -n)
   [ "$(id -u)" = 0 ] || netns=(unshare -rn)
-  exec "${netns[@]}" env HAVEN_COMPARE_IN_NETNS=1 "$0" "$@"
+  exec "${netns[@]}" env HAVEN_COMPARE_IN_NETNS=1 "$0" "${args[@]}"
 fi
 ip link set lo up
 ip link add hv0 type veth peer name hv1
-ip addr add 192.0.2.1/24 dev hv0
+ip addr add 192.0.2.101/24 dev hv0
 ip link set hv0 up
 ip link set hv1 up
 iface=hv0
-ip=192.0.2.1
+ip=192.0.2.101
 
 out=target/compare
 rm -rf "$out"; mkdir -p "$out"

@@ -2,7 +2,9 @@
 
 import { $, announcer, sessionShell, show } from './shell.js';
 import { Channel } from './socket.js';
-import { canChooseSpeaker, chooseSpeaker, getLocalMedia, levelMeter, playTestSound } from './media.js';
+import {
+  canChooseSpeaker, chooseSpeaker, fillDeviceSelect, getLocalMedia, levelMeter, playTestSound,
+} from './media.js';
 import { Gallery } from './gallery.js';
 import { Session } from './session.js';
 
@@ -67,25 +69,13 @@ async function setupDevices(audioId, videoId) {
   if (!stream.getAudioTracks().length) note.push('No microphone found, or the browser was not allowed to use it: others will not hear you. Check the permission (the icon beside the address) and reload.');
   $('device-note').textContent = note.join(' ');
   const found = await navigator.mediaDevices.enumerateDevices();
-  fillSelect($('camera-select'), found.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
-  fillSelect($('mic-select'), found.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
+  fillDeviceSelect($('camera-select'), found.filter((d) => d.kind === 'videoinput'), stream.getVideoTracks()[0]);
+  fillDeviceSelect($('mic-select'), found.filter((d) => d.kind === 'audioinput'), stream.getAudioTracks()[0]);
   const outputs = found.filter((d) => d.kind === 'audiooutput');
   if (canChooseSpeaker && outputs.length > 1) {
-    fillSelect($('speaker-select'), outputs, null);
+    fillDeviceSelect($('speaker-select'), outputs, null);
     $('speaker-choice').hidden = false;
   }
-}
-
-function fillSelect(select, devices, track) {
-  const current = track ? track.getSettings().deviceId : '';
-  select.replaceChildren(...devices.map((d, i) => {
-    const o = document.createElement('option');
-    o.value = d.deviceId;
-    o.textContent = d.label || `Device ${i + 1}`;
-    o.selected = d.deviceId === current;
-    return o;
-  }));
-  select.disabled = devices.length === 0;
 }
 
 function resumeKey() {

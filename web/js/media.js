@@ -172,3 +172,16 @@ export async function playTestSound() {
   setTimeout(() => { audio.pause(); ctx.close(); }, 1000);
   return audio;
 }
+
+/** Fill a <select> with `devices`, the one `track` uses (if live) chosen. */
+export function fillDeviceSelect(select, devices, track) {
+  const current = track && track.readyState === 'live' ? track.getSettings().deviceId : '';
+  select.replaceChildren(...devices.map((d, i) => {
+    const o = document.createElement('option');
+    o.value = d.deviceId;
+    o.textContent = d.label || `Device ${i + 1}`;
+    o.selected = d.deviceId === current;
+    return o;
+  }));
+  select.disabled = devices.length === 0;
+}

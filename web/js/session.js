@@ -1,7 +1,7 @@
 // What members and facilitators share once admitted: media, the gallery,
 // own microphone/camera/hand, chat, and the active speaker.
 
-import { MediaLink, getLocalMedia } from './media.js';
+import { MediaLink, fillDeviceSelect, getLocalMedia } from './media.js';
 
 const STOPPED = {
   audio: 'Your microphone stopped. Choose another below (or plug it back in and choose it again).',
@@ -115,18 +115,9 @@ export class Session {
     devicesBtn.setAttribute('aria-expanded', String(open));
     if (!open || !navigator.mediaDevices) return;
     const found = await navigator.mediaDevices.enumerateDevices();
-    const fill = (select, kind, track) => {
-      const current = track && track.readyState === 'live' ? track.getSettings().deviceId : '';
-      select.replaceChildren(...found.filter((d) => d.kind === kind).map((d, i) => {
-        const o = document.createElement('option');
-        o.value = d.deviceId;
-        o.textContent = d.label || `Device ${i + 1}`;
-        o.selected = d.deviceId === current;
-        return o;
-      }));
-    };
-    fill(micSelect, 'audioinput', this.stream.getAudioTracks()[0]);
-    fill(cameraSelect, 'videoinput', this.stream.getVideoTracks()[0]);
+    const of = (kind) => found.filter((d) => d.kind === kind);
+    fillDeviceSelect(micSelect, of('audioinput'), this.stream.getAudioTracks()[0]);
+    fillDeviceSelect(cameraSelect, of('videoinput'), this.stream.getVideoTracks()[0]);
   }
 
   /** Switch to the chosen microphone and camera, without renegotiating. */
