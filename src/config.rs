@@ -62,6 +62,11 @@ pub struct Settings {
     /// static-auth-secret); required with turn-url.
     #[arg(long, env = "HAVEN_TURN_SECRET_FILE")]
     pub turn_secret_file: Option<PathBuf>,
+    /// Send redundant audio (RED) to members whose connection loses
+    /// packets (default true; false saves their bandwidth at the cost of
+    /// clipped words).
+    #[arg(long, env = "HAVEN_AUDIO_PROTECTION")]
+    pub audio_protection: Option<bool>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -92,6 +97,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// TURN URLs and the file with the shared secret, when a TURN server is used.
     pub turn: Option<(Vec<String>, PathBuf)>,
+    /// Redundant audio for lossy members.
+    pub audio_protection: bool,
 }
 
 /// Why the configuration could not be used.
@@ -208,6 +215,10 @@ impl Config {
                 .unwrap_or(128)
                 .max(1),
             turn,
+            audio_protection: given
+                .audio_protection
+                .or(from_file.audio_protection)
+                .unwrap_or(true),
             trusted_proxies: given
                 .trusted_proxies
                 .or(from_file.trusted_proxies)

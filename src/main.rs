@@ -122,6 +122,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
     if let Some(w) = config.media_workers {
         media_config.workers = w;
     }
+    media_config.core.audio_protection = config.audio_protection;
     let media = MediaServer::bind(media_config).map_err(|e| e.to_string())?;
     let turn = match &config.turn {
         None => None,

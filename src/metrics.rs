@@ -136,6 +136,13 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     );
     metric(
         &mut out,
+        "haven_audio_packets_protected_total",
+        "counter",
+        "Audio packets sent with redundancy (RED) to members on lossy links.",
+        &[("", c.forward.audio_packets_protected)],
+    );
+    metric(
+        &mut out,
         "haven_packets_dropped_total",
         "counter",
         "Packets dropped, by reason.",
@@ -145,6 +152,7 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
                 "reason=\"awaiting_keyframe\"",
                 c.forward.dropped_awaiting_keyframe,
             ),
+            ("reason=\"malformed_red\"", c.forward.dropped_malformed_red),
             ("reason=\"unrouted\"", c.dropped_unrouted),
             ("reason=\"rejected\"", c.rejected_by_peer),
         ],

@@ -14,7 +14,9 @@ fn nack_recovers_video_lost_on_both_legs() {
         delay: Duration::from_millis(20),
         jitter: Duration::from_millis(15),
     };
-    let mut w = World::new(42, Conditions::CLEAN);
+    // Audio protection (RED) would repair audio too; this test is about
+    // video, and shows audio's raw loss.
+    let mut w = World::with_config(42, Conditions::CLEAN, |c| c.audio_protection = false);
     w.join(1);
     w.join(2);
     w.net.conditions = lossy;

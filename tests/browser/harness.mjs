@@ -25,7 +25,7 @@ async function freePort() {
  * `hostRules`) as the public URL, e.g. to be a plain-http page that is not
  * a secure context.
  */
-export async function startHaven(accounts = ['ada'], { publicHost } = {}) {
+export async function startHaven(accounts = ['ada'], { publicHost, listenHost, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'haven-browser-'));
   for (const account of accounts) {
     const add = spawnSync(HAVEN, ['facilitator', 'add', account, '--password-stdin', '--data-dir', dataDir], {
@@ -34,15 +34,18 @@ export async function startHaven(accounts = ['ada'], { publicHost } = {}) {
     if (add.status !== 0) throw new Error(`facilitator add failed: ${add.stderr}`);
   }
   const port = await freePort();
-  const publicUrl = publicHost ? `http://${publicHost}:${port}` : null;
-  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir];
+  const host = listenHost || '127.0.0.1';
+  const publicUrl = publicHost || listenHost ? `http://${publicHost || listenHost}:${port}` : null;
+  const args = ['serve', '--listen', `${host}:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir];
   if (publicUrl) args.push('--public-url', publicUrl);
+  // Media on the same address as HTTP, for members in other namespaces.
+  if (listenHost) args.push('--public-ip', listenHost);
   const child = spawn(HAVEN, args, {
-    env: { ...process.env, HAVEN_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, HAVEN_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
   child.stdout.on('data', (d) => { stdout += d; });
-  const local = `http://127.0.0.1:${port}`;
+  const local = `http://${host}:${port}`;
   const base = publicUrl || local;
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${local}/healthz`)).ok) break; } catch { /* not yet */ }
@@ -59,11 +62,12 @@ export async function startHaven(accounts = ['ada'], { publicHost } = {}) {
 /**
  * Debian's Chromium; `hostRules` maps test host names (e.g. `MAP insecure.test
  * 127.0.0.1`); `camera` is a Y4M file the fake camera shows instead of its
- * test pattern.
+ * test pattern; `executablePath` another way to start Chromium (e.g. in a
+ * network namespace); `secureOrigin` an http origin to treat as secure.
  */
-export async function launch({ hostRules, camera } = {}) {
+export async function launch({ hostRules, camera, executablePath, secureOrigin } = {}) {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    executablePath: executablePath || process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
@@ -72,6 +76,8 @@ export async function launch({ hostRules, camera } = {}) {
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
       ...(hostRules ? [`--host-resolver-rules=${hostRules}`] : []),
       ...(camera ? [`--use-file-for-fake-video-capture=${camera}`] : []),
+      // Plain http on an address other than loopback, treated as HTTPS would be.
+      ...(secureOrigin ? [`--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`] : []),
     ],
   });
 }

@@ -47,14 +47,18 @@ export function levelMeter(stream, meter) {
   return () => { running = false; ctx.close(); };
 }
 
-const WANTED = { audio: /^audio\/opus$/i, video: /^video\/(vp8|h264|rtx)$/i };
+// RED (redundant Opus) is offered after Opus: the page publishes plain Opus,
+// and Haven sends RED to it only when its connection loses packets.
+const WANTED = { audio: /^audio\/(opus|red)$/i, video: /^video\/(vp8|h264|rtx)$/i };
 
 function preferCodecs(transceiver) {
   const kind = transceiver.receiver.track.kind;
   if (!transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
   const caps = RTCRtpReceiver.getCapabilities(kind);
   if (!caps) return;
-  const codecs = caps.codecs.filter((c) => WANTED[kind].test(c.mimeType));
+  const codecs = caps.codecs
+    .filter((c) => WANTED[kind].test(c.mimeType))
+    .sort((a, b) => /red/i.test(a.mimeType) - /red/i.test(b.mimeType));
   try { transceiver.setCodecPreferences(codecs); } catch { /* keep the browser's defaults */ }
 }
 
@@ -85,8 +89,8 @@ export class MediaLink {
       all.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
       all.push(pc.addTransceiver('video', { direction: 'recvonly' }));
     }
-    // Offer only what the SFU forwards (Opus; VP8 and H.264 with RTX): a
-    // shorter offer, and no codec the room cannot share.
+    // Offer only what the SFU forwards (Opus and RED; VP8 and H.264 with
+    // RTX): a shorter offer, and no codec the room cannot share.
     for (const t of all) preferCodecs(t);
     await pc.setLocalDescription(await pc.createOffer());
     this.send({ type: 'offer', sdp: pc.localDescription.sdp });
@@ -122,9 +126,25 @@ export class MediaLink {
     const report = await this.pc.getStats();
     report.forEach((s) => {
       if (s.type !== 'inbound-rtp' || s.mid === undefined) return;
-      byMid[s.mid] = { kind: s.kind, bytes: s.bytesReceived || 0, framesDecoded: s.framesDecoded || 0 };
+      byMid[s.mid] = {
+        kind: s.kind,
+        bytes: s.bytesReceived || 0,
+        framesDecoded: s.framesDecoded || 0,
+        concealedSamples: s.concealedSamples || 0,
+        totalSamples: s.totalSamplesReceived || 0,
+      };
     });
     return byMid;
+  }
+
+  /** Audio payload bytes this page has published so far (for tests). */
+  async sentAudioBytes() {
+    if (!this.pc) return 0;
+    let bytes = 0;
+    (await this.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') bytes += s.bytesSent || 0;
+    });
+    return bytes;
   }
 }
 

@@ -40,7 +40,10 @@ export class Session {
     this.watchTracks();
     this.wire();
     // Test hook, only for pages a test marked before they loaded.
-    if (window.havenTestHooks === true) window.havenStats = () => this.stats();
+    if (window.havenTestHooks === true) {
+      window.havenStats = () => this.stats();
+      window.havenSentAudioBytes = () => this.link.sentAudioBytes();
+    }
   }
 
   wire() {
@@ -282,7 +285,12 @@ export class Session {
       if (!p) continue;
       const a = byMid[s.audio_mid] || {};
       const v = byMid[s.video_mid] || {};
-      out[p.name] = { audioBytes: a.bytes || 0, framesDecoded: v.framesDecoded || 0 };
+      out[p.name] = {
+        audioBytes: a.bytes || 0,
+        concealedSamples: a.concealedSamples || 0,
+        totalSamples: a.totalSamples || 0,
+        framesDecoded: v.framesDecoded || 0,
+      };
     }
     return out;
   }

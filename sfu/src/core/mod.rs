@@ -10,10 +10,12 @@
 //! ufrag in its USERNAME (str0m then checks MESSAGE-INTEGRITY); every other
 //! datagram only by a source address that passed ICE for that participant.
 
+mod answer;
 mod demux;
 mod error;
 pub mod keyframe;
 mod participant;
+mod protection;
 mod rewrite;
 mod room;
 mod speaker;
@@ -103,12 +105,19 @@ impl SfuCore {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| CoreError::BadOffer(offer_error_kind(&e)))?;
-        let answer = answer.to_sdp_string();
+        let answer = answer::publish_plain_opus(&answer.to_sdp_string());
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let kf = KeyframeThrottle::new(self.config.keyframe_min_interval);
-        let mut participant = Participant::new(id, rtc, ufrag.clone(), kf, now);
+        let mut participant = Participant::new(
+            id,
+            rtc,
+            ufrag.clone(),
+            kf,
+            self.config.audio_protection,
+            now,
+        );
         // The m-lines in offer order, as negotiated (our answer lists them all).
-        for mid in answer_mids(&answer) {
+        for mid in answer::answer_mids(&answer) {
             let media = participant
                 .rtc
                 .media(mid)
@@ -155,7 +164,9 @@ impl SfuCore {
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .clear_codecs()
-            .enable_opus(true, false)
+            // RED is offered so that lossy subscribers can be sent it
+            // (`protection`); publishers keep sending plain Opus.
+            .enable_opus(true, true)
             .enable_vp8(true)
             .enable_h264(true)
             .set_send_buffer_audio(self.config.send_buffer_audio)
@@ -475,14 +486,6 @@ impl SfuCore {
             .get(&room)
             .map_or(0, |r| r.slots_naming(publisher))
     }
-}
-
-/// The mids of an SDP we generated, in m-line order.
-fn answer_mids(sdp: &str) -> Vec<str0m::media::Mid> {
-    sdp.lines()
-        .filter_map(|l| l.trim_end().strip_prefix("a=mid:"))
-        .map(str0m::media::Mid::from)
-        .collect()
 }
 
 /// The category of an offer str0m refused, without quoting the SDP.

@@ -11,6 +11,7 @@ use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
 use super::keyframe::KeyframeThrottle;
+use super::protection::{LossProtection, RedHistory};
 use super::rewrite::SlotRewriter;
 use super::Output;
 use crate::ids::{ParticipantId, PublishPermission, SlotIndex};
@@ -24,6 +25,8 @@ pub struct Slot {
     pub occupant: Option<ParticipantId>,
     pub audio: SlotRewriter,
     pub video: SlotRewriter,
+    /// Frames just sent on the audio m-line, repeated when it is protected.
+    pub red: RedHistory,
 }
 
 /// A codec as negotiated on one side, with what makes two payloads compatible.
@@ -60,6 +63,13 @@ pub struct Participant {
     /// Codec → payload type this participant accepts on its receive slots.
     pub codecs_out_audio: Vec<(CodecKey, Pt)>,
     pub codecs_out_video: Vec<(CodecKey, Pt)>,
+    /// The RED payload type folded on the Opus this participant publishes,
+    /// if it offered one (its RED is unwrapped to plain Opus).
+    pub red_in: Option<Pt>,
+    /// The RED payload type this participant accepts on its audio slots.
+    pub red_out: Option<Pt>,
+    /// Whether its audio slots carry redundancy (from its downlink loss).
+    pub protection: LossProtection,
     pub slots: Vec<Slot>,
     /// Publishers this participant chose not to receive.
     pub unsubscribed: Vec<ParticipantId>,
@@ -110,6 +120,14 @@ impl StreamStats {
         self.ingress_nacks.iter().map(|(_, n)| n).sum()
     }
 
+    /// Loss of one incoming stream, as last reported.
+    pub fn loss_of(&self, mid: Mid) -> Option<f32> {
+        self.ingress_loss
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, l)| *l)
+    }
+
     /// Loss fractions of the incoming streams.
     pub fn losses(&self) -> impl Iterator<Item = f32> + '_ {
         self.ingress_loss.iter().map(|(_, l)| *l)
@@ -122,6 +140,7 @@ impl Participant {
         rtc: Rtc,
         ufrag: String,
         kf: KeyframeThrottle,
+        audio_protection: bool,
         now: Instant,
     ) -> Self {
         Self {
@@ -136,6 +155,9 @@ impl Participant {
             codecs_in: Vec::new(),
             codecs_out_audio: Vec::new(),
             codecs_out_video: Vec::new(),
+            red_in: None,
+            red_out: None,
+            protection: LossProtection::new(audio_protection),
             slots: Vec::new(),
             unsubscribed: Vec::new(),
             keyframes: kf,
@@ -203,6 +225,7 @@ impl Participant {
                             occupant: None,
                             audio: SlotRewriter::new(false),
                             video: SlotRewriter::new(true),
+                            red: RedHistory::default(),
                         });
                         self.slots.len() - 1
                     });
@@ -248,6 +271,22 @@ impl Participant {
             .filter(|p| out_video.contains(&p.pt()))
             .map(|p| (key(p), p.pt()))
             .collect();
+        // RED is negotiated per session (folded on Opus), kept only when the
+        // participant offered it.
+        let red_of = |pts: &[Pt]| {
+            params
+                .iter()
+                .filter(|p| p.spec().codec == Codec::Opus && pts.contains(&p.pt()))
+                .find_map(|p| p.red())
+        };
+        self.red_in = red_of(&incoming);
+        if let Some(red) = self.red_in {
+            let opus = self.codecs_in.iter().find(|(_, c)| c.codec == Codec::Opus);
+            if let Some(&(_, opus)) = opus {
+                self.codecs_in.push((red, opus));
+            }
+        }
+        self.red_out = red_of(&out_audio);
     }
 
     /// Which of the participant's published media an incoming SSRC belongs to.
@@ -306,6 +345,7 @@ impl Participant {
         slot.occupant = publisher;
         slot.audio.restart();
         slot.video.restart();
+        slot.red.clear();
         SlotIndex(idx as u8)
     }
 

@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use str0m::media::MediaKind;
+use str0m::media::{MediaKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState};
 
 use super::keyframe::starts_keyframe;
 use super::participant::{Outbox, Participant};
+use super::protection::{self, Redundancy};
 use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
 use super::{Histogram, MediaEvent, Output};
@@ -30,6 +31,10 @@ pub struct ForwardCounters {
     pub dropped_awaiting_keyframe: u64,
     /// Keyframe requests sent to publishers.
     pub keyframe_requests: u64,
+    /// Audio packets sent with redundancy (RED) to lossy subscribers.
+    pub audio_packets_protected: u64,
+    /// RED from a publisher that could not be unwrapped (dropped).
+    pub dropped_malformed_red: u64,
     /// From joining to the first audio packet sent to the newcomer.
     pub join_first_audio: Histogram,
     /// From joining to the first video packet (a keyframe) sent to the newcomer.
@@ -44,6 +49,8 @@ impl ForwardCounters {
         self.dropped_not_permitted += o.dropped_not_permitted;
         self.dropped_awaiting_keyframe += o.dropped_awaiting_keyframe;
         self.keyframe_requests += o.keyframe_requests;
+        self.audio_packets_protected += o.audio_packets_protected;
+        self.dropped_malformed_red += o.dropped_malformed_red;
         self.join_first_audio.merge(&o.join_first_audio);
         self.join_first_video.merge(&o.join_first_video);
     }
@@ -99,8 +106,19 @@ impl Room {
                     }));
                 }
                 Event::MediaEgressStats(st) => {
+                    let upstream = self.upstream_audio_loss(from, st.mid);
                     if let Some(p) = self.participants.get_mut(&from) {
                         p.stats.egress(st.mid, st.nacks);
+                        if let Some((loss, upstream)) = st.loss.zip(upstream) {
+                            // What was lost before Haven cannot be repaired
+                            // on the subscriber's link: leave it out.
+                            let before = p.protection.redundancy();
+                            p.protection.observe(now, loss - upstream);
+                            let level = p.protection.redundancy();
+                            if level != before {
+                                tracing::debug!(room = %self.id, participant = %from, ?level, red = p.red_out.is_some(), "audio protection changed");
+                            }
+                        }
                     }
                 }
                 Event::MediaIngressStats(st) => {
@@ -119,6 +137,19 @@ impl Room {
                 _ => {}
             }
         }
+    }
+
+    /// For an audio slot `mid` of `subscriber`: the loss last measured on
+    /// the incoming audio that feeds it (0 when not yet known). `None` for
+    /// video, whose losses are repaired by retransmission and so say little.
+    fn upstream_audio_loss(&self, subscriber: ParticipantId, mid: Mid) -> Option<f32> {
+        let sub = self.participants.get(&subscriber)?;
+        let slot = sub.slots.iter().find(|s| s.audio_mid == Some(mid))?;
+        let upstream = slot
+            .occupant
+            .and_then(|p| self.participants.get(&p))
+            .and_then(|p| p.stats.loss_of(p.audio_in?));
+        Some(upstream.unwrap_or(0.0))
     }
 
     /// Ask `publisher` for a keyframe (throttled). `due_only` sends only a
@@ -159,7 +190,7 @@ impl Room {
         &mut self,
         now: Instant,
         from: ParticipantId,
-        pkt: RtpPacket,
+        mut pkt: RtpPacket,
         outbox: &mut Outbox,
         work: &mut Work,
     ) {
@@ -186,6 +217,16 @@ impl Room {
         else {
             return;
         };
+        if publisher.red_in == Some(pkt.header.payload_type) {
+            // Subscribers get plain Opus, or redundancy made for their link.
+            match protection::primary_of(&pkt.payload) {
+                Some(primary) => pkt.payload = primary.into(),
+                None => {
+                    self.counters.dropped_malformed_red += 1;
+                    return;
+                }
+            }
+        }
         let is_video = kind == MediaKind::Video;
         let keyframe = is_video && starts_keyframe(codec.codec, &pkt.payload);
         if !is_video {
@@ -223,6 +264,12 @@ impl Room {
             else {
                 continue;
             };
+            // Redundant audio only for a lossy subscriber that can take it.
+            let level = sub.protection.redundancy();
+            let red = match sub.red_out {
+                Some(red) if !is_video && level != Redundancy::Off => Some((red, level)),
+                _ => None,
+            };
             let slot = &mut sub.slots[idx];
             let (mid, rewriter) = if is_video {
                 (slot.video_mid, &mut slot.video)
@@ -240,12 +287,22 @@ impl Room {
                 }
                 Rewrite::Stale => continue,
             };
+            let (pt, payload) = match red {
+                Some((red, level)) => {
+                    self.counters.audio_packets_protected += 1;
+                    (
+                        red,
+                        slot.red.wrap(level.depth(), pt, time, &pkt.payload).into(),
+                    )
+                }
+                None => (pt, pkt.payload.clone()),
+            };
             let mut api = sub.rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(mid, None) else {
                 continue;
             };
             tx.write_rtp(
-                RtpWrite::new(pt, seq_no, time, pkt.timestamp, pkt.payload.clone())
+                RtpWrite::new(pt, seq_no, time, pkt.timestamp, payload)
                     .marker(pkt.header.marker)
                     .ext_vals(ext_vals.clone())
                     .nackable(is_video),

@@ -29,8 +29,12 @@ pub struct CoreConfig {
     /// How often the active speaker is decided (about 4 per second).
     pub speaker_interval: Duration,
     /// How often str0m reports per-stream statistics (NACKs, loss) for the
-    /// metrics; `None` turns them off.
+    /// metrics and the audio protection; `None` turns them off (and with
+    /// them the protection). Each report is a few hundred bytes per stream.
     pub stats_interval: Option<Duration>,
+    /// Send redundant audio (RED) to subscribers whose downlink loses
+    /// packets, costing them about two to three times the audio bytes.
+    pub audio_protection: bool,
 }
 
 impl Default for CoreConfig {
@@ -42,7 +46,8 @@ impl Default for CoreConfig {
             send_buffer_video: 128,
             keyframe_min_interval: Duration::from_millis(300),
             speaker_interval: Duration::from_millis(250),
-            stats_interval: Some(Duration::from_secs(5)),
+            stats_interval: Some(Duration::from_secs(1)),
+            audio_protection: true,
         }
     }
 }

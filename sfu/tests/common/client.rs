@@ -25,6 +25,10 @@ pub struct FromPublisher {
     pub first_video_was_keyframe: Option<bool>,
     pub first_video_at: Option<Instant>,
     pub last_audio_at: Option<Instant>,
+    /// Audio payload bytes received (RED included).
+    pub audio_bytes: u64,
+    /// Audio packets that came as RED (RFC 2198).
+    pub red_packets: u64,
 }
 
 pub struct Client {
@@ -36,10 +40,15 @@ pub struct Client {
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
     pt_opus: Option<Pt>,
+    pt_red: Option<Pt>,
     pt_vp8: Option<Pt>,
     /// Audio level to put in the RFC 6464 extension (-dBov; 127 = silence).
     pub level: i8,
     pub publishing: bool,
+    /// Publish audio as RED (each packet repeating the previous frame), as a
+    /// browser that prefers `audio/red` would.
+    pub publishes_red: bool,
+    last_audio_payload: Vec<u8>,
     next_audio: Instant,
     next_video: Instant,
     audio_seq: u32,
@@ -62,13 +71,19 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client offering its own audio + video and `slots` receive slots.
+    /// A client offering its own audio + video and `slots` receive slots,
+    /// and (like browsers) RED for audio.
     pub fn new(id: u8, now: Instant, slots: usize) -> (Self, String) {
+        Self::new_with_red(id, now, slots, true)
+    }
+
+    /// As `new`; `red: false` is a browser without `audio/red`.
+    pub fn new_with_red(id: u8, now: Instant, slots: usize, red: bool) -> (Self, String) {
         let addr: SocketAddr = format!("10.0.0.{}:5000", 10 + id).parse().unwrap();
         let mut rtc = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()
-            .enable_opus(true, false)
+            .enable_opus(true, red)
             .enable_vp8(true)
             .build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
@@ -89,9 +104,12 @@ impl Client {
             audio_mid: Some(audio),
             video_mid: Some(video),
             pt_opus: None,
+            pt_red: None,
             pt_vp8: None,
             level: 127,
             publishing: true,
+            publishes_red: false,
+            last_audio_payload: Vec::new(),
             next_audio: now,
             next_video: now,
             audio_seq: 0,
@@ -127,6 +145,11 @@ impl Client {
                 .map(|p| p.pt())
         };
         self.pt_opus = find(&self.rtc, Codec::Opus);
+        self.pt_red = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .and_then(|p| p.red());
         self.pt_vp8 = find(&self.rtc, Codec::Vp8);
     }
 
@@ -170,34 +193,67 @@ impl Client {
                 self.keyframe_requests_received += 1;
                 self.force_keyframe = true;
             }
+            Event::RtpPacket(p) if Some(p.header.payload_type) == self.pt_red => {
+                let blocks = red_blocks(&p.payload)
+                    .unwrap_or_else(|| panic!("client {} got a malformed RED payload", self.id));
+                for block in &blocks {
+                    self.record(now, p.header.ssrc, block);
+                }
+                if let Some(&owner) = blocks.last().and_then(|primary| primary.get(2)) {
+                    let rec = self.received.entry(owner).or_default();
+                    rec.red_packets += 1;
+                    rec.audio_bytes += p.payload.len() as u64;
+                }
+            }
             Event::RtpPacket(p) => {
-                let payload = &p.payload;
-                let (Some(&tag), Some(&owner)) = (payload.first(), payload.get(2)) else {
-                    return;
-                };
-                let seq = u32::from_be_bytes([payload[3], payload[4], payload[5], payload[6]]);
-                if let Some(rx) = self.rtc.direct_api().stream_rx(&p.header.ssrc) {
-                    self.owners_by_mid
-                        .entry(rx.mid().to_string())
-                        .or_default()
-                        .insert(owner);
+                if let (Some(0xAA), Some(&owner)) = (p.payload.first(), p.payload.get(2)) {
+                    self.received.entry(owner).or_default().audio_bytes += p.payload.len() as u64;
                 }
-                let rec = self.received.entry(owner).or_default();
-                if tag == 0xAA {
-                    rec.audio_packets += 1;
-                    rec.audio_seqs.insert(seq);
-                    rec.last_audio_at = Some(now);
-                } else {
-                    rec.video_packets += 1;
-                    rec.video_seqs.insert(seq);
-                    if rec.first_video_was_keyframe.is_none() {
-                        rec.first_video_was_keyframe = Some(tag & 0x10 != 0 && payload[1] & 1 == 0);
-                        rec.first_video_at = Some(now);
-                    }
-                }
+                self.record(now, p.header.ssrc, &p.payload);
             }
             _ => {}
         }
+    }
+
+    /// One received frame (a plain packet's payload or one RED block).
+    fn record(&mut self, now: Instant, ssrc: str0m::rtp::Ssrc, payload: &[u8]) {
+        let (Some(&tag), Some(&owner)) = (payload.first(), payload.get(2)) else {
+            return;
+        };
+        let Some(seq) = payload.get(3..7) else { return };
+        let seq = u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]);
+        if let Some(rx) = self.rtc.direct_api().stream_rx(&ssrc) {
+            self.owners_by_mid
+                .entry(rx.mid().to_string())
+                .or_default()
+                .insert(owner);
+        }
+        let rec = self.received.entry(owner).or_default();
+        if tag == 0xAA {
+            rec.audio_packets += 1;
+            rec.audio_seqs.insert(seq);
+            rec.last_audio_at = Some(now);
+        } else {
+            rec.video_packets += 1;
+            rec.video_seqs.insert(seq);
+            if rec.first_video_was_keyframe.is_none() {
+                rec.first_video_was_keyframe = Some(tag & 0x10 != 0 && payload[1] & 1 == 0);
+                rec.first_video_at = Some(now);
+            }
+        }
+    }
+
+    /// Audio frames the publisher wrote after `after_seq` (its own
+    /// numbering) that arrived, as a fraction of those up to the newest.
+    pub fn audio_completeness_after(&self, publisher: u8, after_seq: u32) -> f64 {
+        let seqs: Vec<u32> = self
+            .from(publisher)
+            .audio_seqs
+            .range(after_seq + 1..)
+            .copied()
+            .collect();
+        let Some(hi) = seqs.last() else { return 0.0 };
+        seqs.len() as f64 / f64::from(hi - after_seq)
     }
 
     pub fn next_media(&self) -> Option<Instant> {
@@ -221,12 +277,23 @@ impl Client {
                 voice_activity: Some(self.level < 100),
                 ..Default::default()
             };
-            let (mid, pt, seq, ts) = (
+            let (mid, mut pt, seq, ts) = (
                 self.audio_mid.unwrap(),
                 self.pt_opus.unwrap(),
                 self.audio_seq,
                 self.audio_ts,
             );
+            if self.publishes_red {
+                let frame = std::mem::replace(&mut payload, vec![0x80 | *pt, 0, 0, 0]);
+                let previous = std::mem::replace(&mut self.last_audio_payload, frame.clone());
+                // One redundant block: offset 960, its length.
+                let word = (960u32 << 10) | previous.len() as u32;
+                payload[1..4].copy_from_slice(&word.to_be_bytes()[1..]);
+                payload.push(*pt);
+                payload.extend_from_slice(&previous);
+                payload.extend_from_slice(&frame);
+                pt = self.pt_red.expect("RED negotiated");
+            }
             let mut api = self.rtc.direct_api();
             let tx = api.stream_tx_by_mid(mid, None).expect("audio stream");
             tx.write_rtp(
@@ -289,4 +356,24 @@ impl Client {
         };
         seqs.len() as f64 / (hi - lo + 1) as f64
     }
+}
+
+/// The blocks of an RFC 2198 RED payload, oldest first, primary last
+/// (written here independently of the SFU's encoder, to check its output).
+fn red_blocks(red: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut lengths = Vec::new();
+    let mut at = 0;
+    while *red.get(at)? & 0x80 != 0 {
+        let h = red.get(at..at + 4)?;
+        lengths.push(usize::from(h[2] & 0x03) << 8 | usize::from(h[3]));
+        at += 4;
+    }
+    at += 1;
+    let mut blocks = Vec::new();
+    for len in lengths {
+        blocks.push(red.get(at..at + len)?);
+        at += len;
+    }
+    blocks.push(red.get(at..)?);
+    Some(blocks)
 }

@@ -28,15 +28,27 @@ pub struct World {
     pub net: Net,
     pub events: Vec<(Instant, MediaEvent)>,
     pub slots: usize,
+    /// Whether clients joining from now on offer RED (browsers do).
+    pub offers_red: bool,
 }
 
 type Sends = Vec<(SocketAddr, SocketAddr, Vec<u8>)>;
 
 impl World {
     pub fn new(seed: u64, conditions: Conditions) -> Self {
+        Self::with_config(seed, conditions, |_| {})
+    }
+
+    /// As `new`, with the core's configuration changed by `configure`.
+    pub fn with_config(
+        seed: u64,
+        conditions: Conditions,
+        configure: impl FnOnce(&mut CoreConfig),
+    ) -> Self {
         let now = Instant::now();
         let mut config = CoreConfig::default();
         config.host_candidates = vec![sfu_addr()];
+        configure(&mut config);
         Self {
             now,
             sfu: SfuCore::new(config, now),
@@ -45,6 +57,7 @@ impl World {
             net: Net::new(seed, conditions),
             events: Vec::new(),
             slots: 4,
+            offers_red: true,
         }
     }
 
@@ -54,7 +67,7 @@ impl World {
 
     /// A new client joins (offer → SFU → answer) and is stepped until connected.
     pub fn join(&mut self, id: u8) -> usize {
-        let (mut client, offer) = Client::new(id, self.now, self.slots);
+        let (mut client, offer) = Client::new_with_red(id, self.now, self.slots, self.offers_red);
         let answer = self
             .sfu
             .add_participant(self.now, ROOM, Self::pid(id), &offer)

@@ -58,6 +58,9 @@ pub struct InFlight {
 
 pub struct Net {
     pub conditions: Conditions,
+    /// Extra random loss on datagrams *to* these addresses (a member's
+    /// lossy downlink), on top of `conditions`.
+    pub downlink_loss: Vec<(SocketAddr, f64)>,
     pub rng: Rng,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     packets: std::collections::HashMap<u64, InFlight>,
@@ -70,6 +73,7 @@ impl Net {
     pub fn new(seed: u64, conditions: Conditions) -> Self {
         Self {
             conditions,
+            downlink_loss: Vec::new(),
             rng: Rng::new(seed),
             queue: BinaryHeap::new(),
             packets: Default::default(),
@@ -81,7 +85,12 @@ impl Net {
 
     pub fn send(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
         self.sent += 1;
-        if self.rng.unit() < self.conditions.loss {
+        let extra = self
+            .downlink_loss
+            .iter()
+            .find(|(a, _)| *a == to)
+            .map_or(0.0, |(_, l)| *l);
+        if self.rng.unit() < self.conditions.loss || (extra > 0.0 && self.rng.unit() < extra) {
             self.lost += 1;
             return;
         }

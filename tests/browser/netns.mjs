@@ -1,0 +1,71 @@
+// A member's own network, for tests of lossy links: a network namespace
+// joined to the test's namespace by a veth pair (192.0.2.61 on Haven's side,
+// 192.0.2.62 on the member's), with random loss on the member's downlink
+// by nftables (`numgen random`; this kernel has no netem). Needs root, as
+// the test command runs the browser tests.
+
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const HAVEN_SIDE = '192.0.2.61';
+export const MEMBER_SIDE = '192.0.2.62';
+
+function run(cmd, args, input) {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+
+/** Create the namespace and the veth pair; `close()` removes both. */
+export function memberNetwork() {
+  const ns = `haven-far-${process.pid}`;
+  const [near, far] = [`hv${process.pid % 10000}a`, `hv${process.pid % 10000}b`];
+  const inNs = (...args) => run('ip', ['netns', 'exec', ns, ...args]);
+  run('ip', ['netns', 'add', ns]);
+  const dir = mkdtempSync(join(tmpdir(), 'haven-netns-'));
+  try {
+    run('ip', ['link', 'add', near, 'type', 'veth', 'peer', 'name', far, 'netns', ns]);
+    run('ip', ['addr', 'add', `${HAVEN_SIDE}/24`, 'dev', near]);
+    run('ip', ['link', 'set', near, 'up']);
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    inNs('ip', 'addr', 'add', `${MEMBER_SIDE}/24`, 'dev', far);
+    inNs('ip', 'link', 'set', far, 'up');
+  } catch (e) {
+    run('ip', ['netns', 'del', ns]);
+    throw e;
+  }
+  // Chromium started through this runs inside the member's namespace.
+  const chromium = join(dir, 'chromium-in-netns');
+  writeFileSync(chromium, `#!/bin/sh\nexec ip netns exec ${ns} ${process.env.CHROMIUM || '/usr/bin/chromium'} "$@"\n`);
+  chmodSync(chromium, 0o755);
+  return {
+    chromium,
+    /** Drop this share (0..1) of UDP arriving at the member (media only). */
+    setLoss(share) {
+      const percent = Math.round(share * 100);
+      run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], [
+        'table inet haven_loss',
+        'delete table inet haven_loss',
+        'table inet haven_loss {',
+        '  chain downlink {',
+        '    type filter hook input priority 0; policy accept;',
+        percent > 0 ? `    meta l4proto udp numgen random mod 100 < ${percent} counter drop` : '',
+        '  }',
+        '}',
+      ].join('\n'));
+    },
+    /** UDP datagrams dropped so far. */
+    dropped() {
+      const out = run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'haven_loss']);
+      const m = out.match(/counter packets (\d+)/);
+      return m ? Number(m[1]) : 0;
+    },
+    close() {
+      spawnSync('ip', ['link', 'del', near]);
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
