@@ -356,7 +356,7 @@ mod tests {
                     x ^= x >> 7;
                     x ^= x << 17;
                     // Mostly header-like bytes, so that parsing goes deep.
-                    if x % 3 == 0 {
+                    if x.is_multiple_of(3) {
                         0x80 | x as u8
                     } else {
                         x as u8
