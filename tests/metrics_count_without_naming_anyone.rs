@@ -46,6 +46,7 @@ const LABEL_VALUES: &[&str] = &[
     "received",
     "not_permitted",
     "awaiting_keyframe",
+    "malformed_red",
     "unrouted",
     "rejected",
     "audio",
