@@ -318,6 +318,12 @@ pub enum ServerMsg {
         /// Participant id, or nobody.
         participant: Option<u64>,
     },
+    /// This page's connection carries only audio for now (video comes back
+    /// by itself when bandwidth returns). Sent to that participant only.
+    VideoPaused {
+        /// Paused (true) or back (false).
+        paused: bool,
+    },
     /// A command was refused by the room.
     Refused {
         /// Machine-readable reason.

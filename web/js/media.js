@@ -62,6 +62,16 @@ function preferCodecs(transceiver) {
   try { transceiver.setCodecPreferences(codecs); } catch { /* keep the browser's defaults */ }
 }
 
+// The camera (640×360) in two sizes (simulcast): Haven forwards to each
+// member the one that fits each tile: 320×180 for the small tiles of a big
+// group (a 13-tile gallery on a laptop shows tiles about 300 pixels wide),
+// the full size for a few large tiles or the speaker. Browsers without
+// simulcast send one stream.
+const SIMULCAST = [
+  { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 200_000 },
+  { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 700_000 },
+];
+
 export class MediaLink {
   /** @param {(msg: object) => void} send  the signaling channel */
   constructor(send) {
@@ -81,7 +91,7 @@ export class MediaLink {
     const audio = stream.getAudioTracks()[0];
     const video = stream.getVideoTracks()[0];
     const audioOut = pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
-    const videoOut = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream] });
+    const videoOut = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream], sendEncodings: SIMULCAST });
     this.audioSender = audioOut.sender;
     this.videoSender = videoOut.sender;
     const all = [audioOut, videoOut];

@@ -175,6 +175,9 @@ export class Session {
       case 'roster': this.setRoster(msg.participants); return true;
       case 'slot': this.slots.set(msg.slot, msg); this.attachAll(); return true;
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
+      case 'video_paused':
+        this.ui.videoPaused.hidden = !msg.paused;
+        return true;
       case 'chat': this.showChat(msg); return true;
       case 'chat_policy':
         this.chatEnabled = msg.enabled;

@@ -33,6 +33,7 @@ const SESSION_SHELL = `
     <span class="honest">This session cannot be recorded by Haven.</span>
     <p id="reconnecting" class="banner" role="status" hidden>Your connection dropped. Reconnecting…</p>
     <p id="facilitator-away" class="banner" role="status" hidden>The facilitator's connection dropped. Please wait; nobody new can join meanwhile.</p>
+    <p id="video-paused" class="banner calm" role="status" data-testid="video-paused" hidden>Video paused to keep voices clear. It comes back by itself when your connection allows.</p>
   </div>
   <div class="session-body">
     <section class="stage" aria-label="Participants">
@@ -80,6 +81,7 @@ export function sessionShell() {
     reconnecting: $('reconnecting'),
     away: $('facilitator-away'),
     ui: {
+      videoPaused: $('video-paused'),
       micBtn: $('mute-self'),
       camBtn: $('camera-self'),
       handBtn: $('raise-hand'),

@@ -10,10 +10,12 @@
 //! ufrag in its USERNAME (str0m then checks MESSAGE-INTEGRITY); every other
 //! datagram only by a source address that passed ICE for that participant.
 
+mod allocation;
 mod answer;
 mod demux;
 mod error;
 pub mod keyframe;
+mod layers;
 mod participant;
 mod protection;
 mod rewrite;
@@ -38,6 +40,7 @@ pub use types::{
 };
 
 use keyframe::KeyframeThrottle;
+use layers::Layer;
 use participant::{far_future, Outbox, Participant};
 use room::Room;
 
@@ -135,17 +138,18 @@ impl SfuCore {
         room.participants.insert(id, participant);
         room.process(now, id, &mut self.outbox);
         room.assign_slots(id, &mut self.outbox);
-        // Everyone the newcomer now receives should send a keyframe.
+        // A new tile starts on the lowest layer (see `LayerGovernor::choice`):
+        // everyone the newcomer now receives should send a keyframe of it.
         let publishers: Vec<ParticipantId> = room
             .participants
             .keys()
             .copied()
             .filter(|p| *p != id)
             .collect();
-        let mut work = VecDeque::new();
         for p in publishers {
-            room.request_keyframe(now, p, false, &mut self.outbox, &mut work);
+            room.ask_keyframe(now, p, Some(Layer::LOW), &mut self.outbox);
         }
+        room.allocate_layers(now, &mut self.outbox);
 
         self.room_of.insert(id, room_id);
         self.by_ufrag.insert(ufrag.clone(), id);
@@ -265,8 +269,7 @@ impl SfuCore {
             }
         }
         if resumed_video {
-            let mut work = VecDeque::new();
-            room.request_keyframe(now, id, false, &mut self.outbox, &mut work);
+            room.ask_keyframe(now, id, None, &mut self.outbox);
         }
         tracing::info!(room = %room_id, participant = %id, audio = permission.audio, video = permission.video, "publish permission set");
         Ok(())
@@ -289,8 +292,7 @@ impl SfuCore {
         sub.unsubscribed.retain(|p| *p != publisher);
         if receive {
             room.subscribe(subscriber, publisher, &mut self.outbox);
-            let mut work = VecDeque::new();
-            room.request_keyframe(now, publisher, false, &mut self.outbox, &mut work);
+            room.allocate_layers(now, &mut self.outbox);
         } else {
             sub.unsubscribed.push(publisher);
             room.unsubscribe(subscriber, publisher, &mut self.outbox);
@@ -381,6 +383,9 @@ impl SfuCore {
                 self.next_speaker_tick = Some(now + self.config.speaker_interval);
                 for room in self.rooms.values_mut() {
                     if let Some(participant) = room.speakers.tick() {
+                        if let Some(p) = participant {
+                            room.note_speaker(p);
+                        }
                         self.outbox
                             .queue
                             .push_back(Output::Event(MediaEvent::ActiveSpeaker {
@@ -388,6 +393,7 @@ impl SfuCore {
                                 participant,
                             }));
                     }
+                    room.allocate_layers(now, &mut self.outbox);
                 }
             }
         }

@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
 use super::keyframe::KeyframeThrottle;
+use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::protection::{LossProtection, RedHistory};
 use super::rewrite::SlotRewriter;
 use super::Output;
@@ -27,6 +28,17 @@ pub struct Slot {
     pub video: SlotRewriter,
     /// Frames just sent on the audio m-line, repeated when it is protected.
     pub red: RedHistory,
+    /// The publisher's layer now forwarded on the video m-line (`None`
+    /// until a keyframe of the chosen layer starts it).
+    pub video_layer: Option<Layer>,
+}
+
+/// Which published stream an incoming SSRC carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    pub kind: MediaKind,
+    /// The simulcast layer; `None` for audio and for single-stream video.
+    pub layer: Option<Layer>,
 }
 
 /// A codec as negotiated on one side, with what makes two payloads compatible.
@@ -56,8 +68,22 @@ pub struct Participant {
     /// The m-lines on which the participant sends us its microphone and camera.
     pub audio_in: Option<Mid>,
     pub video_in: Option<Mid>,
-    /// Incoming SSRC → kind, learnt on first packet (a handful of entries).
-    ssrc_kinds: Vec<(Ssrc, MediaKind)>,
+    /// Incoming SSRC → what it carries, learnt on first packet (a handful
+    /// of entries).
+    sources: Vec<(Ssrc, Source)>,
+    /// The RTP stream id of each simulcast layer this participant sends.
+    layer_rids: [Option<Rid>; LAYERS],
+    /// Measured bitrate of each published video layer.
+    pub rates: LayerRates,
+    /// Layers a keyframe was asked for since the last request went out
+    /// (bit per layer; `ALL_LAYERS` for every one).
+    keyframe_layers: u8,
+    /// The downlink estimate (bit/s); none yet (see `allocation`).
+    pub estimate: Option<u64>,
+    /// Which layer each of its slots receives.
+    pub governor: LayerGovernor,
+    /// Whether it was last told it gets audio only.
+    pub audio_only: bool,
     /// Incoming payload type → codec of what this participant publishes.
     pub codecs_in: Vec<(Pt, CodecKey)>,
     /// Codec → payload type this participant accepts on its receive slots.
@@ -151,7 +177,13 @@ impl Participant {
             addrs: Vec::new(),
             audio_in: None,
             video_in: None,
-            ssrc_kinds: Vec::new(),
+            sources: Vec::new(),
+            layer_rids: [None; LAYERS],
+            rates: LayerRates::default(),
+            keyframe_layers: 0,
+            estimate: None,
+            governor: LayerGovernor::default(),
+            audio_only: false,
             codecs_in: Vec::new(),
             codecs_out_audio: Vec::new(),
             codecs_out_video: Vec::new(),
@@ -226,6 +258,7 @@ impl Participant {
                             audio: SlotRewriter::new(false),
                             video: SlotRewriter::new(true),
                             red: RedHistory::default(),
+                            video_layer: None,
                         });
                         self.slots.len() - 1
                     });
@@ -289,12 +322,18 @@ impl Participant {
         self.red_out = red_of(&out_audio);
     }
 
-    /// Which of the participant's published media an incoming SSRC belongs to.
-    pub fn kind_of(&mut self, ssrc: Ssrc) -> Option<MediaKind> {
-        if let Some((_, k)) = self.ssrc_kinds.iter().find(|(s, _)| *s == ssrc) {
-            return Some(*k);
+    /// Which of the participant's published streams an incoming SSRC is.
+    /// `None` for anything else (including a simulcast id Haven does not
+    /// know, which could not be told apart from the other layers).
+    pub fn source_of(&mut self, ssrc: Ssrc) -> Option<Source> {
+        if let Some((_, s)) = self.sources.iter().find(|(s, _)| *s == ssrc) {
+            return Some(*s);
         }
-        let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid())?;
+        let (mid, rid) = self
+            .rtc
+            .direct_api()
+            .stream_rx(&ssrc)
+            .map(|s| (s.mid(), s.rid()))?;
         let kind = if Some(mid) == self.audio_in {
             MediaKind::Audio
         } else if Some(mid) == self.video_in {
@@ -302,12 +341,21 @@ impl Participant {
         } else {
             return None;
         };
+        let layer = match (kind, rid) {
+            (MediaKind::Video, Some(rid)) => {
+                let layer = Layer::from_rid(&rid)?;
+                self.layer_rids[usize::from(layer.0)] = Some(rid);
+                Some(layer)
+            }
+            _ => None,
+        };
+        let source = Source { kind, layer };
         // Bounded: a client that churns SSRCs cannot grow this without limit.
-        if self.ssrc_kinds.len() >= 8 {
-            self.ssrc_kinds.remove(0);
+        if self.sources.len() >= 8 {
+            self.sources.remove(0);
         }
-        self.ssrc_kinds.push((ssrc, kind));
-        Some(kind)
+        self.sources.push((ssrc, source));
+        Some(source)
     }
 
     /// The first packet of a kind was just sent to this participant: how
@@ -346,6 +394,7 @@ impl Participant {
         slot.audio.restart();
         slot.video.restart();
         slot.red.clear();
+        slot.video_layer = None;
         SlotIndex(idx as u8)
     }
 
@@ -356,29 +405,51 @@ impl Participant {
             .position(|s| s.occupant.is_none() && s.audio_mid.is_some() && s.video_mid.is_some())
     }
 
-    /// Ask this participant (as a publisher) for a keyframe, throttled.
-    pub fn request_keyframe(&mut self, now: Instant, force_poll: bool) -> bool {
+    /// Ask this participant (as a publisher) for a keyframe of `layer`
+    /// (`None`: of every layer), throttled: requests from all subscribers
+    /// within the throttle's interval go out together, once.
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        force_poll: bool,
+        layer: Option<Layer>,
+    ) -> bool {
         let go = if force_poll {
             self.keyframes.poll(now)
         } else {
+            self.keyframe_layers |= layer.map_or(ALL_LAYERS, |l| 1 << l.0);
             self.keyframes.request(now)
         };
         if !go {
             return false;
         }
+        let wanted = std::mem::take(&mut self.keyframe_layers);
         let Some(mid) = self.video_in else {
             return false;
         };
+        let rids = self.layer_rids;
         let mut api = self.rtc.direct_api();
-        match api.stream_rx_by_mid(mid, None) {
-            Some(rx) => {
-                rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
-                true
-            }
-            None => false,
+        let pli = |rx: Option<&mut str0m::rtp::StreamRx>| {
+            rx.map(|rx| rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli))
+                .is_some()
+        };
+        if rids.iter().all(Option::is_none) {
+            return pli(api.stream_rx_by_mid(mid, None));
         }
+        let mut sent = false;
+        for (i, rid) in rids.iter().enumerate() {
+            if let Some(rid) = rid {
+                if wanted & (1 << i) != 0 {
+                    sent |= pli(api.stream_rx_by_mid(mid, Some(*rid)));
+                }
+            }
+        }
+        sent
     }
 }
+
+/// `keyframe_layers` value asking for every layer.
+const ALL_LAYERS: u8 = (1 << LAYERS) - 1;
 
 /// A time so far away that it never wins a `min`.
 pub fn far_future(now: Instant) -> Instant {

@@ -47,9 +47,10 @@ const WINDOW: Duration = Duration::from_secs(10);
 const MIN_REPORTS: usize = 2;
 /// Median loss at which one frame of redundancy starts.
 const LOSS_FOR_ONE: f32 = 0.01;
-/// Median loss at which two frames are worth their bytes: at 5 % random
-/// loss one frame still leaves 0.25 % of frames lost, two leave 0.01 %.
-const LOSS_FOR_TWO: f32 = 0.05;
+/// Median loss at which two frames are worth their bytes: at 4 % random
+/// loss one frame still leaves 0.16 % of frames lost (more in bursts), two
+/// leave 0.006 %.
+const LOSS_FOR_TWO: f32 = 0.04;
 /// A level stays until the reports have not justified it for this long:
 /// loss comes in bursts, and switching back and forth helps no one.
 const HOLD: Duration = Duration::from_secs(15);
@@ -283,10 +284,10 @@ mod tests {
     fn a_short_clean_spell_inside_lossy_minutes_keeps_protection() {
         let t0 = Instant::now();
         let mut p = LossProtection::new(true);
-        run(&mut p, t0, 0, 10, 0.04);
+        run(&mut p, t0, 0, 10, 0.03);
         run(&mut p, t0, 10, 20, 0.0);
         assert_eq!(p.redundancy(), Redundancy::One);
-        run(&mut p, t0, 20, 30, 0.04);
+        run(&mut p, t0, 20, 30, 0.03);
         run(&mut p, t0, 30, 40, 0.0);
         assert_eq!(p.redundancy(), Redundancy::One);
     }

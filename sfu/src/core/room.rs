@@ -9,14 +9,15 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState};
 
 use super::keyframe::starts_keyframe;
-use super::participant::{Outbox, Participant};
+use super::layers::{video_step, Choice, Layer, VideoStep};
+use super::participant::{Outbox, Participant, Source};
 use super::protection::{self, Redundancy};
 use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
 use super::{Histogram, MediaEvent, Output};
 use crate::ids::{ParticipantId, RoomId};
 
-type Work = VecDeque<(ParticipantId, Event)>;
+pub type Work = VecDeque<(ParticipantId, Event)>;
 
 /// Counters of what the forwarding path did, for tests and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,9 @@ pub struct Room {
     pub participants: BTreeMap<ParticipantId, Participant>,
     pub speakers: SpeakerDetector,
     pub counters: ForwardCounters,
+    /// Participants by how recently they were the active speaker (most
+    /// recent first), for choosing whose video goes first.
+    pub spoke_order: Vec<ParticipantId>,
 }
 
 impl Room {
@@ -70,6 +74,7 @@ impl Room {
             id,
             participants: BTreeMap::new(),
             speakers: SpeakerDetector::default(),
+            spoke_order: Vec::new(),
             counters: ForwardCounters::default(),
         }
     }
@@ -83,17 +88,22 @@ impl Room {
         self.run(now, work, outbox);
     }
 
-    fn run(&mut self, now: Instant, mut work: Work, outbox: &mut Outbox) {
+    pub fn run(&mut self, now: Instant, mut work: Work, outbox: &mut Outbox) {
         while let Some((from, event)) = work.pop_front() {
             match event {
                 Event::RtpPacket(pkt) => self.forward(now, from, pkt, outbox, &mut work),
                 Event::KeyframeRequest(req) => {
-                    let publisher = self
-                        .participants
-                        .get(&from)
-                        .and_then(|s| s.slot_by_mid(req.mid).and_then(|i| s.slots[i].occupant));
-                    if let Some(publisher) = publisher {
-                        self.request_keyframe(now, publisher, false, outbox, &mut work);
+                    // For the layer this subscriber is receiving (or waits for).
+                    let wanted = self.participants.get(&from).and_then(|s| {
+                        let idx = s.slot_by_mid(req.mid)?;
+                        let layer = match s.governor.choice(idx) {
+                            Choice::Layer(l) => Some(l),
+                            Choice::Paused => s.slots[idx].video_layer,
+                        };
+                        Some((s.slots[idx].occupant?, layer))
+                    });
+                    if let Some((publisher, layer)) = wanted {
+                        self.request_keyframe(now, publisher, layer, outbox, &mut work);
                     }
                 }
                 Event::Connected => {
@@ -152,18 +162,44 @@ impl Room {
         Some(upstream.unwrap_or(0.0))
     }
 
-    /// Ask `publisher` for a keyframe (throttled). `due_only` sends only a
-    /// request that the throttle had deferred.
+    /// Ask `publisher` for a keyframe of `layer` (`None`: every layer it
+    /// sends), and handle what follows.
+    pub fn ask_keyframe(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        layer: Option<Layer>,
+        outbox: &mut Outbox,
+    ) {
+        let mut work = Work::new();
+        self.request_keyframe(now, publisher, layer, outbox, &mut work);
+        self.run(now, work, outbox);
+    }
+
+    /// Ask `publisher` for a keyframe of `layer` (`None`: every layer),
+    /// throttled per publisher.
     pub fn request_keyframe(
         &mut self,
         now: Instant,
         publisher: ParticipantId,
-        due_only: bool,
+        layer: Option<Layer>,
+        outbox: &mut Outbox,
+        work: &mut Work,
+    ) {
+        self.send_keyframe_request(now, publisher, Some(layer), outbox, work);
+    }
+
+    /// `layer: None` sends only a request the throttle had deferred.
+    fn send_keyframe_request(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        layer: Option<Option<Layer>>,
         outbox: &mut Outbox,
         work: &mut Work,
     ) {
         if let Some(p) = self.participants.get_mut(&publisher) {
-            if p.request_keyframe(now, due_only) {
+            if p.request_keyframe(now, layer.is_none(), layer.flatten()) {
                 tracing::trace!(room = %self.id, %publisher, "keyframe requested");
                 self.counters.keyframe_requests += 1;
                 p.drain(outbox, work);
@@ -181,7 +217,7 @@ impl Room {
             .collect();
         let mut work = Work::new();
         for id in due {
-            self.request_keyframe(now, id, true, outbox, &mut work);
+            self.send_keyframe_request(now, id, None, outbox, &mut work);
         }
         self.run(now, work, outbox);
     }
@@ -198,9 +234,11 @@ impl Room {
         let Some(publisher) = self.participants.get_mut(&from) else {
             return;
         };
-        let Some(kind) = publisher.kind_of(pkt.header.ssrc) else {
+        let Some(Source { kind, layer }) = publisher.source_of(pkt.header.ssrc) else {
             return;
         };
+        // A single stream is its own lowest layer.
+        let layer = layer.unwrap_or(Layer::LOW);
         let allowed = match kind {
             MediaKind::Audio => publisher.publish.audio,
             MediaKind::Video => publisher.publish.video,
@@ -229,6 +267,9 @@ impl Room {
         }
         let is_video = kind == MediaKind::Video;
         let keyframe = is_video && starts_keyframe(codec.codec, &pkt.payload);
+        if is_video {
+            publisher.rates.record(now, layer, pkt.payload.len());
+        }
         if !is_video {
             if let Some(level) = pkt.header.ext_vals.audio_level {
                 self.speakers
@@ -244,7 +285,7 @@ impl Room {
             ..Default::default()
         };
 
-        let mut want_keyframe = false;
+        let mut want_keyframe: Option<Layer> = None;
         for sub in self.participants.values_mut() {
             if sub.id == from {
                 continue;
@@ -270,7 +311,22 @@ impl Room {
                 Some(red) if !is_video && level != Redundancy::Off => Some((red, level)),
                 _ => None,
             };
+            let target = sub.governor.choice(idx);
             let slot = &mut sub.slots[idx];
+            if is_video {
+                match video_step(slot.video_layer, target, layer, keyframe) {
+                    VideoStep::Skip => continue,
+                    VideoStep::Forward => {}
+                    VideoStep::Switch => {
+                        slot.video.restart();
+                        slot.video_layer = Some(layer);
+                    }
+                    VideoStep::Wait(l) => {
+                        want_keyframe = Some(l);
+                        continue;
+                    }
+                }
+            }
             let (mid, rewriter) = if is_video {
                 (slot.video_mid, &mut slot.video)
             } else {
@@ -282,7 +338,7 @@ impl Room {
                 Rewrite::Forward { seq_no, time } => (seq_no, time),
                 Rewrite::AwaitingKeyframe => {
                     self.counters.dropped_awaiting_keyframe += 1;
-                    want_keyframe = true;
+                    want_keyframe = Some(layer);
                     continue;
                 }
                 Rewrite::Stale => continue,
@@ -318,8 +374,8 @@ impl Room {
             }
             sub.drain(outbox, work);
         }
-        if want_keyframe {
-            self.request_keyframe(now, from, false, outbox, work);
+        if let Some(layer) = want_keyframe {
+            self.request_keyframe(now, from, Some(layer), outbox, work);
         }
     }
 

@@ -94,6 +94,16 @@ pub enum MediaEvent {
         /// Who speaks now, or nobody.
         participant: Option<ParticipantId>,
     },
+    /// A subscriber's downlink cannot carry even the lowest video layers:
+    /// it gets audio only (`paused: true`) until bandwidth returns.
+    VideoPaused {
+        /// The room.
+        room: RoomId,
+        /// Whose video is paused.
+        subscriber: ParticipantId,
+        /// Paused (true) or back (false).
+        paused: bool,
+    },
 }
 
 /// A key the IO shell can route datagrams by, before they reach the core.

@@ -30,6 +30,8 @@ pub struct World {
     pub slots: usize,
     /// Whether clients joining from now on offer RED (browsers do).
     pub offers_red: bool,
+    /// Whether clients joining from now on publish simulcast (browsers do).
+    pub simulcast: bool,
 }
 
 type Sends = Vec<(SocketAddr, SocketAddr, Vec<u8>)>;
@@ -58,6 +60,7 @@ impl World {
             events: Vec::new(),
             slots: 4,
             offers_red: true,
+            simulcast: true,
         }
     }
 
@@ -67,7 +70,13 @@ impl World {
 
     /// A new client joins (offer → SFU → answer) and is stepped until connected.
     pub fn join(&mut self, id: u8) -> usize {
-        let (mut client, offer) = Client::new_with_red(id, self.now, self.slots, self.offers_red);
+        self.join_with(id, self.simulcast)
+    }
+
+    /// As `join`; `simulcast: false` publishes a single video stream.
+    pub fn join_with(&mut self, id: u8, simulcast: bool) -> usize {
+        let (mut client, offer) =
+            Client::new_with(id, self.now, self.slots, self.offers_red, simulcast);
         let answer = self
             .sfu
             .add_participant(self.now, ROOM, Self::pid(id), &offer)

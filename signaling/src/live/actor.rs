@@ -253,6 +253,11 @@ impl<M: MediaPlane> Actor<M> {
                     );
                 }
             }
+            MediaEvent::VideoPaused {
+                subscriber, paused, ..
+            } if self.room.is_admitted(subscriber) => {
+                self.send_to(subscriber, ServerMsg::VideoPaused { paused })
+            }
             _ => {}
         }
     }

@@ -183,6 +183,7 @@ impl<M: MediaPlane> Live<M> {
                 let room = match &event {
                     MediaEvent::SlotAssigned { room, .. }
                     | MediaEvent::ActiveSpeaker { room, .. }
+                    | MediaEvent::VideoPaused { room, .. }
                     | MediaEvent::Connected { room, .. }
                     | MediaEvent::Disconnected { room, .. } => *room,
                     _ => continue,
