@@ -31,6 +31,10 @@ fn room() -> World {
         },
     );
     w.slots = SUBSCRIBERS as usize;
+    // One stream, so that every packet in is forwarded to all twelve (the
+    // per-packet cost, comparable across versions; with simulcast most
+    // packets of the unused layers go nowhere).
+    w.simulcast = false;
     for id in 1..=SUBSCRIBERS + 1 {
         w.join(id);
         if id > 1 {

@@ -18,9 +18,8 @@ fn nack_recovers_video_lost_on_both_legs() {
     // video, and shows audio's raw loss.
     let mut w = World::with_config(42, Conditions::CLEAN, |c| c.audio_protection = false);
     // One stream per publisher: this is about repair, not layer choice.
-    // (Known gap, to mend with the layer work: a layer switch under
-    // reordering loses the packets of the new keyframe that arrive before
-    // its first one, about 0.5 % here.)
+    // (With simulcast, a layer switch while both legs lose 5 % and reorder
+    // sometimes leaves a run of the new layer unrepaired: see docs/media.md.)
     w.simulcast = false;
     w.join(1);
     w.join(2);

@@ -6,9 +6,13 @@
 //! times the bitrate of a delta frame, and a room where people join at once
 //! must not make a publisher send nothing but keyframes.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
+
+use super::layers::Layer;
 
 /// Whether this RTP payload starts a keyframe, for the codecs Haven forwards.
 ///
@@ -146,6 +150,55 @@ impl KeyframeThrottle {
     }
 }
 
+/// A video packet just received, kept briefly.
+#[derive(Debug, Clone)]
+pub(crate) struct RecentPacket {
+    pub(crate) layer: Layer,
+    pub(crate) seq: u64,
+    pub(crate) ts: u32,
+    pub(crate) marker: bool,
+    pub(crate) at: Instant,
+    pub(crate) payload: Arc<[u8]>,
+}
+
+/// Packets received in the last moment, per publisher. A stream that
+/// starts (or switches layer) on a keyframe drops what came before the
+/// keyframe's first packet; with reordering, that includes the keyframe's
+/// own later packets, which nobody could then resend (the subscriber's
+/// NACKs name packets Haven never sent it). The starting slot takes them
+/// from here.
+#[derive(Debug, Default)]
+pub(crate) struct Stragglers {
+    recent: VecDeque<RecentPacket>,
+}
+
+/// Enough for the reordering depth seen on real links (a few packets).
+const STRAGGLERS_KEPT: usize = 16;
+
+impl Stragglers {
+    /// Remember `p`. If it starts a keyframe, return the packets of the
+    /// same frame and layer that arrived before it, in sequence order.
+    pub(crate) fn note(&mut self, p: RecentPacket, starts_keyframe: bool) -> Vec<RecentPacket> {
+        let early = if starts_keyframe {
+            let mut e: Vec<RecentPacket> = self
+                .recent
+                .iter()
+                .filter(|r| r.layer == p.layer && r.ts == p.ts && r.seq > p.seq)
+                .cloned()
+                .collect();
+            e.sort_by_key(|r| r.seq);
+            e
+        } else {
+            Vec::new()
+        };
+        if self.recent.len() == STRAGGLERS_KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(p);
+        early
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +239,26 @@ mod tests {
         assert!(!t.poll(t0 + Duration::from_millis(499)));
         assert!(t.poll(t0 + Duration::from_millis(500)));
         assert_eq!(t.due(), None);
+    }
+
+    #[test]
+    fn a_keyframe_start_collects_its_own_packets_that_came_first() {
+        let t = Instant::now();
+        let pkt = |layer: u8, seq: u64, ts: u32| RecentPacket {
+            layer: Layer(layer),
+            seq,
+            ts,
+            marker: false,
+            at: t,
+            payload: Arc::from(&[0u8][..]),
+        };
+        let mut s = Stragglers::default();
+        assert!(s.note(pkt(0, 10, 3000), false).is_empty());
+        assert!(s.note(pkt(0, 13, 6000), false).is_empty());
+        assert!(s.note(pkt(0, 12, 6000), false).is_empty());
+        assert!(s.note(pkt(1, 12, 6000), false).is_empty());
+        let early = s.note(pkt(0, 11, 6000), true);
+        let seqs: Vec<u64> = early.iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, vec![12, 13], "same frame and layer, in order");
     }
 }

@@ -10,7 +10,7 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
-use super::keyframe::KeyframeThrottle;
+use super::keyframe::{KeyframeThrottle, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::protection::{LossProtection, RedHistory};
 use super::rewrite::SlotRewriter;
@@ -75,6 +75,8 @@ pub struct Participant {
     layer_rids: [Option<Rid>; LAYERS],
     /// Measured bitrate of each published video layer.
     pub rates: LayerRates,
+    /// Its latest video packets, for slots that start on a keyframe.
+    pub stragglers: Stragglers,
     /// Layers a keyframe was asked for since the last request went out
     /// (bit per layer; `ALL_LAYERS` for every one).
     keyframe_layers: u8,
@@ -180,6 +182,7 @@ impl Participant {
             sources: Vec::new(),
             layer_rids: [None; LAYERS],
             rates: LayerRates::default(),
+            stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
             governor: LayerGovernor::default(),

@@ -8,7 +8,7 @@ use str0m::media::{MediaKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState};
 
-use super::keyframe::starts_keyframe;
+use super::keyframe::{starts_keyframe, RecentPacket};
 use super::layers::{video_step, Choice, Layer, VideoStep};
 use super::participant::{Outbox, Participant, Source};
 use super::protection::{self, Redundancy};
@@ -267,9 +267,20 @@ impl Room {
         }
         let is_video = kind == MediaKind::Video;
         let keyframe = is_video && starts_keyframe(codec.codec, &pkt.payload);
-        if is_video {
+        let early = if is_video {
             publisher.rates.record(now, layer, pkt.payload.len());
-        }
+            let recent = RecentPacket {
+                layer,
+                seq: *pkt.seq_no,
+                ts: pkt.header.timestamp,
+                marker: pkt.header.marker,
+                at: pkt.timestamp,
+                payload: pkt.payload.clone(),
+            };
+            publisher.stragglers.note(recent, keyframe)
+        } else {
+            Vec::new()
+        };
         if !is_video {
             if let Some(level) = pkt.header.ext_vals.audio_level {
                 self.speakers
@@ -313,6 +324,7 @@ impl Room {
             };
             let target = sub.governor.choice(idx);
             let slot = &mut sub.slots[idx];
+            let mut switched = false;
             if is_video {
                 match video_step(slot.video_layer, target, layer, keyframe) {
                     VideoStep::Skip => continue,
@@ -320,6 +332,7 @@ impl Room {
                     VideoStep::Switch => {
                         slot.video.restart();
                         slot.video_layer = Some(layer);
+                        switched = true;
                     }
                     VideoStep::Wait(l) => {
                         want_keyframe = Some(l);
@@ -364,6 +377,18 @@ impl Room {
                     .nackable(is_video),
             );
             self.counters.packets_forwarded += 1;
+            // The rest of the keyframe that overtook its first packet.
+            for e in early.iter().filter(|_| switched) {
+                if let Rewrite::Forward { seq_no, time } = slot.video.rewrite(e.seq, e.ts, false) {
+                    tx.write_rtp(
+                        RtpWrite::new(pt, seq_no, time, e.at, e.payload.clone())
+                            .marker(e.marker)
+                            .ext_vals(ext_vals.clone())
+                            .nackable(true),
+                    );
+                    self.counters.packets_forwarded += 1;
+                }
+            }
             if let Some(waited) = sub.first_packet(is_video, now) {
                 let h = if is_video {
                     &mut self.counters.join_first_video
