@@ -176,6 +176,11 @@ impl SfuCore {
             .set_send_buffer_audio(self.config.send_buffer_audio)
             .set_send_buffer_video(self.config.send_buffer_video)
             .set_stats_interval(self.config.stats_interval)
+            .enable_bwe(
+                self.config
+                    .bandwidth_estimation
+                    .then(|| str0m::bwe::Bitrate::kbps(3_000)),
+            )
             .build(now);
         for addr in &self.config.host_candidates {
             match Candidate::host(*addr, "udp") {

@@ -12,7 +12,7 @@ use str0m::{Event, Output as RtcOutput, Rtc};
 
 use super::keyframe::{KeyframeThrottle, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
-use super::protection::{LossProtection, RedHistory};
+use super::protection::{LossProtection, RedHistory, Redundancy};
 use super::rewrite::SlotRewriter;
 use super::Output;
 use crate::ids::{ParticipantId, PublishPermission, SlotIndex};
@@ -98,6 +98,8 @@ pub struct Participant {
     pub red_out: Option<Pt>,
     /// Whether its audio slots carry redundancy (from its downlink loss).
     pub protection: LossProtection,
+    /// The deepest redundancy its link can carry (`allocation`).
+    pub red_cap: Redundancy,
     pub slots: Vec<Slot>,
     /// Publishers this participant chose not to receive.
     pub unsubscribed: Vec<ParticipantId>,
@@ -193,6 +195,7 @@ impl Participant {
             red_in: None,
             red_out: None,
             protection: LossProtection::new(audio_protection),
+            red_cap: Redundancy::Two,
             slots: Vec::new(),
             unsubscribed: Vec::new(),
             keyframes: kf,

@@ -106,6 +106,11 @@ impl Room {
                         self.request_keyframe(now, publisher, layer, outbox, &mut work);
                     }
                 }
+                Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.estimate = Some(estimate.as_u64());
+                    }
+                }
                 Event::Connected => {
                     if let Some(p) = self.participants.get_mut(&from) {
                         p.connected = true;
@@ -317,7 +322,7 @@ impl Room {
                 continue;
             };
             // Redundant audio only for a lossy subscriber that can take it.
-            let level = sub.protection.redundancy();
+            let level = sub.protection.redundancy().min(sub.red_cap);
             let red = match sub.red_out {
                 Some(red) if !is_video && level != Redundancy::Off => Some((red, level)),
                 _ => None,

@@ -35,6 +35,9 @@ pub struct CoreConfig {
     /// Send redundant audio (RED) to subscribers whose downlink loses
     /// packets, costing them about two to three times the audio bytes.
     pub audio_protection: bool,
+    /// Estimate each subscriber's downlink (str0m TWCC) and fit its video
+    /// layers to it. Off: not yet trustworthy (see `allocation`).
+    pub bandwidth_estimation: bool,
 }
 
 impl Default for CoreConfig {
@@ -48,6 +51,7 @@ impl Default for CoreConfig {
             speaker_interval: Duration::from_millis(250),
             stats_interval: Some(Duration::from_secs(1)),
             audio_protection: true,
+            bandwidth_estimation: false,
         }
     }
 }

@@ -61,6 +61,11 @@ pub struct Net {
     /// Extra random loss on datagrams *to* these addresses (a member's
     /// lossy downlink), on top of `conditions`.
     pub downlink_loss: Vec<(SocketAddr, f64)>,
+    /// A bottleneck on datagrams *to* these addresses: bit/s, and the
+    /// queue it holds before dropping (like `tc tbf` with a latency limit).
+    pub downlink_rate: Vec<(SocketAddr, u64)>,
+    /// When each bottleneck's queue is next free.
+    bottleneck_free: std::collections::HashMap<SocketAddr, Instant>,
     pub rng: Rng,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     packets: std::collections::HashMap<u64, InFlight>,
@@ -74,6 +79,8 @@ impl Net {
         Self {
             conditions,
             downlink_loss: Vec::new(),
+            downlink_rate: Vec::new(),
+            bottleneck_free: Default::default(),
             rng: Rng::new(seed),
             queue: BinaryHeap::new(),
             packets: Default::default(),
@@ -100,7 +107,25 @@ impl Net {
         } else {
             0
         });
-        let at = now + self.conditions.delay + extra;
+        let mut at = now + self.conditions.delay + extra;
+        if let Some(&(_, bps)) = self.downlink_rate.iter().find(|(a, _)| *a == to) {
+            // Serialise behind what is queued; drop beyond 200 ms of queue.
+            let free = self
+                .bottleneck_free
+                .get(&to)
+                .copied()
+                .unwrap_or(now)
+                .max(now);
+            if free.saturating_duration_since(now) > Duration::from_millis(200) {
+                self.lost += 1;
+                return;
+            }
+            let wire =
+                Duration::from_nanos((bytes.len() as u64 + 28) * 8 * 1_000_000_000 / bps.max(1));
+            let done = free + wire;
+            self.bottleneck_free.insert(to, done);
+            at = done + self.conditions.delay + extra;
+        }
         self.counter += 1;
         self.queue.push(Reverse((at, self.counter)));
         self.packets.insert(
