@@ -5,12 +5,8 @@
 //! and the audio-only notice.
 //!
 //! The per-subscriber bandwidth estimate (str0m's TWCC) is behind
-//! `CoreConfig::bandwidth_estimation`, off by default: in the simulated
-//! network it follows a 300 kbit/s bottleneck down within 1.5 s, but then
-//! sinks to 70–85 kbit/s with only the audio flowing and does not come back
-//! without probing, and asking str0m to probe (`Bwe::set_bitrate`) made the
-//! estimate collapse on a clean link (3 to 0.24 Mbit/s). Until that is
-//! understood, layers follow tile count and speaking order only.
+//! `CoreConfig::bandwidth_estimation`, off by default until the probing
+//! below is built and tested (what was measured: docs/media.md).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
