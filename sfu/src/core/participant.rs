@@ -417,10 +417,10 @@ impl Participant {
     pub fn request_keyframe(
         &mut self,
         now: Instant,
-        force_poll: bool,
+        due_only: bool,
         layer: Option<Layer>,
     ) -> bool {
-        let go = if force_poll {
+        let go = if due_only {
             self.keyframes.poll(now)
         } else {
             self.keyframe_layers |= layer.map_or(ALL_LAYERS, |l| 1 << l.0);
