@@ -414,12 +414,7 @@ impl Participant {
     /// Ask this participant (as a publisher) for a keyframe of `layer`
     /// (`None`: of every layer), throttled: requests from all subscribers
     /// within the throttle's interval go out together, once.
-    pub fn request_keyframe(
-        &mut self,
-        now: Instant,
-        due_only: bool,
-        layer: Option<Layer>,
-    ) -> bool {
+    pub fn request_keyframe(&mut self, now: Instant, due_only: bool, layer: Option<Layer>) -> bool {
         let go = if due_only {
             self.keyframes.poll(now)
         } else {
