@@ -58,6 +58,7 @@ impl Room {
         let ranks: BTreeMap<ParticipantId, usize> =
             rates.keys().map(|p| (*p, self.speaking_rank(*p))).collect();
         let mut requests: Vec<(ParticipantId, Layer)> = Vec::new();
+        let mut work = Work::new();
         for sub in self.participants.values_mut() {
             let occupied: Vec<(usize, ParticipantId)> = sub
                 .slots
@@ -131,8 +132,8 @@ impl Room {
                         paused: audio_only,
                     }));
             }
+            sub.drain(outbox, &mut work);
         }
-        let mut work = Work::new();
         for (publisher, layer) in requests {
             self.request_keyframe(now, publisher, Some(layer), outbox, &mut work);
         }

@@ -414,8 +414,13 @@ impl Participant {
     /// Ask this participant (as a publisher) for a keyframe of `layer`
     /// (`None`: of every layer), throttled: requests from all subscribers
     /// within the throttle's interval go out together, once.
-    pub fn request_keyframe(&mut self, now: Instant, due_only: bool, layer: Option<Layer>) -> bool {
-        let go = if due_only {
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        force_poll: bool,
+        layer: Option<Layer>,
+    ) -> bool {
+        let go = if force_poll {
             self.keyframes.poll(now)
         } else {
             self.keyframe_layers |= layer.map_or(ALL_LAYERS, |l| 1 << l.0);

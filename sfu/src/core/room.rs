@@ -191,21 +191,20 @@ impl Room {
         outbox: &mut Outbox,
         work: &mut Work,
     ) {
-        self.send_keyframe_request(now, publisher, false, layer, outbox, work);
+        self.send_keyframe_request(now, publisher, Some(layer), outbox, work);
     }
 
-    /// `due_only`: send only a request the throttle had deferred.
+    /// `layer: None` sends only a request the throttle had deferred.
     fn send_keyframe_request(
         &mut self,
         now: Instant,
         publisher: ParticipantId,
-        due_only: bool,
-        layer: Option<Layer>,
+        layer: Option<Option<Layer>>,
         outbox: &mut Outbox,
         work: &mut Work,
     ) {
         if let Some(p) = self.participants.get_mut(&publisher) {
-            if p.request_keyframe(now, due_only, layer) {
+            if p.request_keyframe(now, layer.is_none(), layer.flatten()) {
                 tracing::trace!(room = %self.id, %publisher, "keyframe requested");
                 self.counters.keyframe_requests += 1;
                 p.drain(outbox, work);
@@ -223,7 +222,7 @@ impl Room {
             .collect();
         let mut work = Work::new();
         for id in due {
-            self.send_keyframe_request(now, id, true, None, outbox, &mut work);
+            self.send_keyframe_request(now, id, None, outbox, &mut work);
         }
         self.run(now, work, outbox);
     }
