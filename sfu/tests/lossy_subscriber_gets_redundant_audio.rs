@@ -10,16 +10,6 @@ use common::{Conditions, World};
 
 const FAR: u8 = 3;
 
-/// Newest audio frame number each publisher has had received by `sub`.
-fn newest(w: &World, sub: u8, publisher: u8) -> u32 {
-    w.client(sub)
-        .from(publisher)
-        .audio_seqs
-        .last()
-        .copied()
-        .unwrap_or(0)
-}
-
 fn room_with_far_member(w: &mut World, loss: f64) {
     for id in 1..=4 {
         w.join(id);
@@ -34,7 +24,9 @@ fn a_lossy_member_hears_every_frame_and_the_others_get_plain_opus() {
     room_with_far_member(&mut w, 0.05);
     // Two receiver reports (about 5 s apart per stream) show the loss.
     w.run_for(Duration::from_secs(15));
-    let from: Vec<(u8, u32)> = [1, 2, 4].map(|p| (p, newest(&w, FAR, p))).to_vec();
+    let from: Vec<(u8, u32)> = [1, 2, 4]
+        .map(|p| (p, w.client(FAR).newest_audio(p)))
+        .to_vec();
     let red_before: Vec<u64> = [1, 2, 4]
         .map(|p| w.client(FAR).from(p).red_packets)
         .to_vec();
@@ -99,7 +91,7 @@ fn without_protection_the_same_link_loses_frames() {
     let mut w = World::with_config(11, Conditions::CLEAN, |c| c.audio_protection = false);
     room_with_far_member(&mut w, 0.05);
     w.run_for(Duration::from_secs(10));
-    let after = newest(&w, FAR, 1);
+    let after = w.client(FAR).newest_audio(1);
     w.run_for(Duration::from_secs(20));
     let got = w.client(FAR).audio_completeness_after(1, after);
     assert!(got < 0.97, "heard {:.2}% without protection", got * 100.0);

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::layers::{Choice, Layer, Tile, LAYERS};
+use str0m::bwe::Bitrate;
+
+use super::layers::{wanted_bps, Choice, Layer, Tile, LAYERS};
 use super::participant::Outbox;
 use super::protection::Redundancy;
 use super::room::{Room, Work};
@@ -114,6 +116,13 @@ impl Room {
                     }
                     Choice::Layer(_) => {}
                 }
+            }
+            let plain_tiles: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
+            let wanted = wanted_bps(audio_bps, &plain_tiles);
+            if let Some(desired) = sub.prober.desired(now, sub.estimate, wanted) {
+                sub.rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
             }
             let now_choices: Vec<Choice> =
                 tiles.iter().map(|(i, _)| sub.governor.choice(*i)).collect();

@@ -191,6 +191,16 @@ pub fn allocate(estimate_bps: u64, audio_bps: u64, tiles: &[Tile]) -> Vec<Choice
     }
 }
 
+/// What `tiles` would cost at the best layers they may show, with
+/// `audio_bps`: what a subscriber's link would need for nothing to be held
+/// back (the prober looks for that much).
+pub fn wanted_bps(audio_bps: u64, tiles: &[Tile]) -> u64 {
+    let best = allocate(u64::MAX / 4, 0, tiles);
+    let video: u64 = tiles.iter().zip(best).map(|(t, c)| t.cost(c)).sum();
+    // The same headroom `allocate` keeps.
+    ((audio_bps + video) as f64 / USABLE_SHARE) as u64
+}
+
 /// What to do with one video packet of `layer` on a slot that forwards
 /// `current` and should show `target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ mod error;
 pub mod keyframe;
 mod layers;
 mod participant;
+mod probing;
 mod protection;
 mod rewrite;
 mod room;
@@ -496,6 +497,15 @@ impl SfuCore {
         self.rooms
             .get(&room)
             .map_or(0, |r| r.slots_naming(publisher))
+    }
+
+    /// The current downlink estimate for `participant` (bit/s), when
+    /// bandwidth estimation is on and has one.
+    pub fn estimate_of(&self, room: RoomId, participant: ParticipantId) -> Option<u64> {
+        self.rooms
+            .get(&room)
+            .and_then(|r| r.participants.get(&participant))
+            .and_then(|p| p.estimate)
     }
 }
 

@@ -12,6 +12,7 @@ use str0m::{Event, Output as RtcOutput, Rtc};
 
 use super::keyframe::{KeyframeThrottle, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
+use super::probing::Prober;
 use super::protection::{LossProtection, RedHistory, Redundancy};
 use super::rewrite::SlotRewriter;
 use super::Output;
@@ -84,6 +85,8 @@ pub struct Participant {
     pub estimate: Option<u64>,
     /// Which layer each of its slots receives.
     pub governor: LayerGovernor,
+    /// What its estimator is told to look for.
+    pub prober: Prober,
     /// Whether it was last told it gets audio only.
     pub audio_only: bool,
     /// Incoming payload type → codec of what this participant publishes.
@@ -187,6 +190,7 @@ impl Participant {
             stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
+            prober: Prober::default(),
             governor: LayerGovernor::default(),
             audio_only: false,
             codecs_in: Vec::new(),

@@ -282,6 +282,12 @@ impl Client {
         }
     }
 
+    /// The newest audio frame number (the publisher's own) received from
+    /// `publisher`; 0 before any.
+    pub fn newest_audio(&self, publisher: u8) -> u32 {
+        self.from(publisher).audio_seqs.last().copied().unwrap_or(0)
+    }
+
     /// Audio frames the publisher wrote after `after_seq` (its own
     /// numbering) that arrived, as a fraction of those up to the newest.
     pub fn audio_completeness_after(&self, publisher: u8, after_seq: u32) -> f64 {
@@ -354,11 +360,11 @@ impl Client {
                 self.force_keyframe = false;
                 self.last_keyframe = Some(now);
             }
-            // (rid, packets per frame, bytes per packet): about 150, 380
+            // (rid, packets per frame, bytes per packet): about 100, 380
             // and 960 kbit/s; a single stream about 430.
             let layers: Vec<(Option<Rid>, u32, usize)> = if self.simulcast {
                 RIDS.iter()
-                    .zip([(1, 600), (2, 800), (4, 1000)])
+                    .zip([(1, 350), (2, 800), (4, 1000)])
                     .map(|(rid, (n, size))| (Some(Rid::from(*rid)), n, size))
                     .collect()
             } else {
