@@ -67,6 +67,10 @@ pub struct Settings {
     /// clipped words).
     #[arg(long, env = "HAVEN_AUDIO_PROTECTION")]
     pub audio_protection: Option<bool>,
+    /// Estimate each member's downlink and fit the video layers sent to it
+    /// (default false for now: docs/media.md says what is not yet right).
+    #[arg(long, env = "HAVEN_BANDWIDTH_ESTIMATION")]
+    pub bandwidth_estimation: Option<bool>,
     /// TLS certificate chain (PEM); serve HTTPS directly with rustls.
     #[arg(long, env = "HAVEN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -99,6 +103,8 @@ pub struct Config {
     pub turn: Option<(Vec<String>, PathBuf)>,
     /// Redundant audio for lossy members.
     pub audio_protection: bool,
+    /// Per-member downlink estimate and layer fitting.
+    pub bandwidth_estimation: bool,
 }
 
 /// Why the configuration could not be used.
@@ -219,6 +225,10 @@ impl Config {
                 .audio_protection
                 .or(from_file.audio_protection)
                 .unwrap_or(true),
+            bandwidth_estimation: given
+                .bandwidth_estimation
+                .or(from_file.bandwidth_estimation)
+                .unwrap_or(false),
             trusted_proxies: given
                 .trusted_proxies
                 .or(from_file.trusted_proxies)

@@ -123,6 +123,7 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         media_config.workers = w;
     }
     media_config.core.audio_protection = config.audio_protection;
+    media_config.core.bandwidth_estimation = config.bandwidth_estimation;
     let media = MediaServer::bind(media_config).map_err(|e| e.to_string())?;
     let turn = match &config.turn {
         None => None,

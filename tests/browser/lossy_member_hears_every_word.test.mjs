@@ -11,10 +11,8 @@
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import {
-  eventually, facilitatorStarts, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
-} from './harness.mjs';
-import { HAVEN_SIDE, memberNetwork } from './netns.mjs';
+import { eventually, sleep, stats } from './harness.mjs';
+import { memberNetwork, sessionWithFarMember } from './netns.mjs';
 
 const WARM_UP_MS = 12000; // receiver reports show the loss, protection starts
 const WINDOW_MS = 30000;
@@ -34,20 +32,9 @@ async function snapshot(pages) {
 const delta = (a, b, listener, speaker, field) => b[listener].inbound[speaker][field] - a[listener].inbound[speaker][field];
 
 test('a member on a lossy link hears every word; clean members pay nothing for it', { timeout: 300000 }, async () => {
-  const haven = await startHaven(['ada'], { listenHost: HAVEN_SIDE, env: process.env.HAVEN_TEST_ENV ? JSON.parse(process.env.HAVEN_TEST_ENV) : {} });
-  const origin = haven.base;
-  const browser = await launch({ secureOrigin: origin });
-  const farBrowser = await launch({ secureOrigin: origin, executablePath: net.chromium });
+  const session = await sessionWithFarMember(net, ['Near']);
   try {
-    const ada = await newPage(browser, origin);
-    const link = await facilitatorStarts(ada, 'Thursday group');
-    const near = await newPage(browser, origin);
-    const far = await newPage(farBrowser, origin);
-    await memberKnocks(near, link, 'Near');
-    await memberKnocks(far, link, 'Far');
-    for (const name of ['Near', 'Far']) {
-      await ada.locator(`${tid('waiting-entry')}[data-name="${name}"] ${tid('admit')}`).click();
-    }
+    const { ada, Near: near, Far: far } = session.pages;
     const pages = { ada, near, far };
     const adaName = await eventually('Far hears the facilitator and Near', async () => {
       const s = await stats(far);
@@ -84,8 +71,6 @@ test('a member on a lossy link hears every word; clean members pay nothing for i
       console.log(`loss ${loss * 100}%: Far received ${farGot} audio bytes of Near's ${b.near.sent - a.near.sent}`);
     }
   } finally {
-    await farBrowser.close();
-    await browser.close();
-    haven.stop();
+    await session.close();
   }
 });

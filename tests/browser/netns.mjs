@@ -1,13 +1,17 @@
 // A member's own network, for tests of lossy links: a network namespace
 // joined to the test's namespace by a veth pair (192.0.2.61 on Haven's side,
 // 192.0.2.62 on the member's), with random loss on the member's downlink
-// by nftables (`numgen random`; this kernel has no netem). Needs root, as
+// by nftables (`numgen random`; this kernel has no netem) or a rate limit
+// by `tc tbf`. Needs root, as
 // the test command runs the browser tests.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  facilitatorStarts, launch, memberKnocks, newPage, startHaven, tid,
+} from './harness.mjs';
 
 export const HAVEN_SIDE = '192.0.2.61';
 export const MEMBER_SIDE = '192.0.2.62';
@@ -56,6 +60,19 @@ export function memberNetwork() {
         '}',
       ].join('\n'));
     },
+    /**
+     * Limit the member's downlink to `kbit` kbit/s with a 200 ms queue
+     * (`tc tbf` on Haven's end of the pair; 0 removes the limit). tbf drops
+     * segments larger than its burst, so offloads are turned off first.
+     */
+    setRate(kbit) {
+      run('ethtool', ['-K', near, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+      if (kbit > 0) {
+        run('tc', ['qdisc', 'replace', 'dev', near, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '4000', 'latency', '200ms']);
+      } else {
+        spawnSync('tc', ['qdisc', 'del', 'dev', near, 'root']);
+      }
+    },
     /** UDP datagrams dropped so far. */
     dropped() {
       const out = run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'haven_loss']);
@@ -68,4 +85,38 @@ export function memberNetwork() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A session with its facilitator and the members `nearNames` on open links
+ * and "Far" in `net`'s namespace, all admitted; Haven listens on the
+ * namespace pair's address with `env` (plus `HAVEN_TEST_ENV`, JSON).
+ * `close()` ends it (the namespace stays, for `net.close()`).
+ */
+export async function sessionWithFarMember(net, nearNames, env = {}) {
+  const extra = process.env.HAVEN_TEST_ENV ? JSON.parse(process.env.HAVEN_TEST_ENV) : {};
+  const haven = await startHaven(['ada'], { listenHost: HAVEN_SIDE, env: { ...env, ...extra } });
+  const origin = haven.base;
+  const browser = await launch({ secureOrigin: origin });
+  const farBrowser = await launch({ secureOrigin: origin, executablePath: net.chromium });
+  const close = async () => {
+    await farBrowser.close();
+    await browser.close();
+    haven.stop();
+  };
+  try {
+    const ada = await newPage(browser, origin);
+    const link = await facilitatorStarts(ada, 'Thursday group');
+    const pages = { ada };
+    for (const name of nearNames) pages[name] = await newPage(browser, origin);
+    pages.Far = await newPage(farBrowser, origin);
+    for (const name of [...nearNames, 'Far']) await memberKnocks(pages[name], link, name);
+    for (const name of [...nearNames, 'Far']) {
+      await ada.locator(`${tid('waiting-entry')}[data-name="${name}"] ${tid('admit')}`).click();
+    }
+    return { pages, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

@@ -140,11 +140,24 @@ export class MediaLink {
         kind: s.kind,
         bytes: s.bytesReceived || 0,
         framesDecoded: s.framesDecoded || 0,
+        frameWidth: s.frameWidth || 0,
         concealedSamples: s.concealedSamples || 0,
         totalSamples: s.totalSamplesReceived || 0,
       };
     });
     return byMid;
+  }
+
+  /** Per simulcast layer this page publishes: frames sent and width (for tests). */
+  async sentVideoLayers() {
+    const out = {};
+    if (!this.pc) return out;
+    (await this.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out[s.rid || 'single'] = { framesSent: s.framesSent || 0, frameWidth: s.frameWidth || 0 };
+      }
+    });
+    return out;
   }
 
   /** Audio payload bytes this page has published so far (for tests). */

@@ -43,6 +43,7 @@ export class Session {
     if (window.havenTestHooks === true) {
       window.havenStats = () => this.stats();
       window.havenSentAudioBytes = () => this.link.sentAudioBytes();
+      window.havenSentVideoLayers = () => this.link.sentVideoLayers();
     }
   }
 
@@ -293,6 +294,7 @@ export class Session {
         concealedSamples: a.concealedSamples || 0,
         totalSamples: a.totalSamples || 0,
         framesDecoded: v.framesDecoded || 0,
+        frameWidth: v.frameWidth || 0,
       };
     }
     return out;

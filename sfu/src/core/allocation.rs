@@ -103,6 +103,7 @@ impl Room {
             };
             let audio_bps = plain_audio * (1 + sub.red_cap.depth() as u64);
             for (idx, choice) in sub.governor.decide(now, sub.estimate, audio_bps, &tiles) {
+                tracing::debug!(room = %self.id, subscriber = %sub.id, slot = idx, ?choice, estimate = ?sub.estimate, "layer choice");
                 let slot = &mut sub.slots[idx];
                 match choice {
                     Choice::Paused => {
