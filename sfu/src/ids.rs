@@ -43,6 +43,26 @@ impl fmt::Display for SlotIndex {
     }
 }
 
+/// What a subscriber's page shows of its slots: each slot on screen with
+/// its tile's width in device pixels. A slot not listed is not on screen
+/// (another layout, or the page is hidden) and gets no video; a
+/// participant that never reported a view gets the default rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TileView {
+    /// (slot, tile width in device pixels).
+    pub visible: Vec<(SlotIndex, u16)>,
+}
+
+impl TileView {
+    /// The width slot `slot` is shown at, if on screen.
+    pub fn width_of(&self, slot: SlotIndex) -> Option<u16> {
+        self.visible
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, w)| *w)
+    }
+}
+
 /// Which of a participant's media the room lets through the SFU.
 ///
 /// This is how a facilitator's mute is enforced: packets that are not allowed

@@ -14,5 +14,5 @@ pub mod io;
 mod plane;
 
 pub use crate::core::MediaEvent;
-pub use ids::{ParticipantId, PublishPermission, RoomId, SlotIndex, MAX_ROOM_SIZE};
+pub use ids::{ParticipantId, PublishPermission, RoomId, SlotIndex, TileView, MAX_ROOM_SIZE};
 pub use plane::{MediaError, MediaPlane};

@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use crate::core::CoreError;
-use crate::ids::{ParticipantId, PublishPermission, RoomId};
+use crate::ids::{ParticipantId, PublishPermission, RoomId, TileView};
 
 /// Why a media-plane command failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,5 +55,14 @@ pub trait MediaPlane: Send + Sync + 'static {
         subscriber: ParticipantId,
         publisher: ParticipantId,
         receive: bool,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send;
+
+    /// What `subscriber`'s page shows of its slots (tiles on screen and
+    /// their sizes), so each slot gets the video layer its tile can show.
+    fn set_view(
+        &self,
+        room: RoomId,
+        subscriber: ParticipantId,
+        view: TileView,
     ) -> impl Future<Output = Result<(), MediaError>> + Send;
 }

@@ -146,8 +146,25 @@ pub enum ClientMsg {
         /// Text.
         text: String,
     },
+    /// The tiles this page shows (sent again when that changes): each slot
+    /// on screen with its tile's width in device pixels; slots not listed
+    /// are off screen and get no video.
+    View {
+        /// Tiles on screen.
+        tiles: Vec<TileShown>,
+    },
     /// Leave the session.
     Leave,
+}
+
+/// One tile on a page's screen.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileShown {
+    /// The slot (from `slot`).
+    pub slot: u8,
+    /// Width in device pixels.
+    pub width: u32,
 }
 
 /// A TURN server as `RTCPeerConnection` takes it (`iceServers`).

@@ -26,6 +26,8 @@ export class Gallery {
   constructor(el) {
     this.el = el;
     this.tiles = new Map(); // participant id -> { fig, video, caption, state }
+    /** Called after every layout (tile sizes may have changed). */
+    this.onLayout = () => {};
     new ResizeObserver(() => this.layout()).observe(el);
   }
 
@@ -106,5 +108,6 @@ export class Gallery {
     const box = this.el.getBoundingClientRect();
     const { cols, width } = bestColumns(n, box.width, box.height);
     this.el.style.gridTemplateColumns = `repeat(${cols}, ${Math.max(80, width)}px)`;
+    this.onLayout();
   }
 }

@@ -39,6 +39,12 @@ export class Session {
     this.watched = new WeakSet();
     this.watchTracks();
     this.wire();
+    // What this page shows, so the server sends each tile the video layer
+    // it can show and none to tiles off screen (sent again on changes).
+    this.lastView = '';
+    this.viewTimer = null;
+    this.gallery.onLayout = () => this.scheduleView();
+    document.addEventListener('visibilitychange', () => this.scheduleView());
     // Test hook, only for pages a test marked before they loaded.
     if (window.havenTestHooks === true) {
       window.havenStats = () => this.stats();
@@ -84,6 +90,7 @@ export class Session {
     this.gallery.attach('self', this.stream.getVideoTracks());
     self.video.muted = true;
     this.slots.clear();
+    this.lastView = '';
     await this.link.start(this.stream, iceServers);
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
     this.reportTrouble();
@@ -235,6 +242,31 @@ export class Session {
       if (s.participant === null || s.participant === undefined) continue;
       this.gallery.attach(s.participant, [this.link.track(s.audio_mid), this.link.track(s.video_mid)]);
     }
+    this.scheduleView();
+  }
+
+  /** Report the tiles on screen, half a second after things settle. */
+  scheduleView() {
+    clearTimeout(this.viewTimer);
+    this.viewTimer = setTimeout(() => this.reportView(), 500);
+  }
+
+  reportView() {
+    if (this.you === null || this.slots.size === 0) return;
+    const tiles = [];
+    if (document.visibilityState !== 'hidden') {
+      for (const s of this.slots.values()) {
+        const t = this.gallery.tiles.get(s.participant);
+        if (!t) continue;
+        const r = t.fig.getBoundingClientRect();
+        const onScreen = r.width > 0 && r.bottom > 0 && r.right > 0 && r.top < window.innerHeight && r.left < window.innerWidth;
+        if (onScreen) tiles.push({ slot: s.slot, width: Math.min(16000, Math.round(r.width * (window.devicePixelRatio || 1))) });
+      }
+    }
+    const view = JSON.stringify(tiles);
+    if (view === this.lastView) return;
+    this.lastView = view;
+    this.channel.send({ type: 'view', tiles });
   }
 
   setOwn(audio, video) {

@@ -18,7 +18,7 @@ use super::participant::Outbox;
 use super::protection::Redundancy;
 use super::room::{Room, Work};
 use super::{MediaEvent, Output};
-use crate::ids::ParticipantId;
+use crate::ids::{ParticipantId, SlotIndex};
 
 /// What one Opus voice costs on the wire (with headers), for the budget.
 const AUDIO_BPS: u64 = 40_000;
@@ -26,6 +26,23 @@ const AUDIO_BPS: u64 = 40_000;
 /// 320×180 from browsers) is enough for all but the last speaker (a 13-tile
 /// gallery on a laptop shows tiles about 300 pixels wide).
 const LARGE_TILES_UP_TO: usize = 3;
+
+/// The highest layer worth sending to a tile `width` device pixels wide:
+/// browsers' layers are about 320, 640 and 1280 pixels wide, and a layer a
+/// little smaller than its tile looks fine. The active speaker's tile may
+/// have one layer more (it is the one people look at).
+fn layer_for_width(width: u16, speaker: bool) -> Layer {
+    let by_size = match width {
+        0..=400 => Layer::LOW,
+        401..=800 => Layer::MID,
+        _ => Layer::HIGH,
+    };
+    if speaker {
+        Layer(by_size.0 + 1).min(Layer::HIGH)
+    } else {
+        by_size
+    }
+}
 
 impl Room {
     /// `speaker` spoke: it moves to the front of the speaking order.
@@ -73,10 +90,14 @@ impl Room {
                 .iter()
                 .map(|(i, p)| {
                     let rank = ranks.get(p).copied().unwrap_or(usize::MAX);
-                    let max_layer = if large || rank == 0 {
-                        Layer::HIGH
-                    } else {
-                        Layer::LOW
+                    let shown = sub.view.as_ref().map(|v| v.width_of(SlotIndex(*i as u8)));
+                    let (visible, max_layer) = match shown {
+                        // The page said what it shows: the tile's size decides.
+                        Some(Some(width)) => (true, layer_for_width(width, rank == 0)),
+                        Some(None) => (false, Layer::LOW),
+                        // Not said: by the number of tiles.
+                        None if large || rank == 0 => (true, Layer::HIGH),
+                        None => (true, Layer::LOW),
                     };
                     let layer_bps = rates.get(p).copied().unwrap_or_default();
                     (
@@ -85,6 +106,7 @@ impl Room {
                             layer_bps,
                             max_layer,
                             speaking_rank: rank,
+                            visible,
                         },
                     )
                 })
@@ -127,10 +149,17 @@ impl Room {
             }
             let now_choices: Vec<Choice> =
                 tiles.iter().map(|(i, _)| sub.governor.choice(*i)).collect();
+            // Only for tiles on screen: a hidden tile's pause is not news.
+            let on_screen: Vec<Choice> = tiles
+                .iter()
+                .zip(&now_choices)
+                .filter(|((_, t), _)| t.visible)
+                .map(|(_, c)| *c)
+                .collect();
             let audio_only = tiles
                 .iter()
-                .any(|(_, t)| t.layer_bps.iter().any(|b| *b > 0))
-                && now_choices.iter().all(|c| *c == Choice::Paused);
+                .any(|(_, t)| t.visible && t.layer_bps.iter().any(|b| *b > 0))
+                && on_screen.iter().all(|c| *c == Choice::Paused);
             if audio_only != sub.audio_only {
                 sub.audio_only = audio_only;
                 tracing::debug!(room = %self.id, subscriber = %sub.id, audio_only, "video for this subscriber");

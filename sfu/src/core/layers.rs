@@ -62,6 +62,8 @@ pub struct Tile {
     pub max_layer: Layer,
     /// Order of speaking, 0 for the active speaker (lower first).
     pub speaking_rank: usize,
+    /// On the subscriber's screen; a tile off screen gets no video.
+    pub visible: bool,
 }
 
 impl Tile {
@@ -159,7 +161,7 @@ pub fn allocate(estimate_bps: u64, audio_bps: u64, tiles: &[Tile]) -> Vec<Choice
     let mut order: Vec<usize> = (0..tiles.len()).collect();
     order.sort_by_key(|&i| tiles[i].speaking_rank);
     // Everyone's lowest layer, in speaking order, while it fits.
-    for &i in &order {
+    for &i in order.iter().filter(|&&i| tiles[i].visible) {
         if let Some(low) = tiles[i].lowest() {
             let cost = tiles[i].layer_bps[low.index()];
             if cost <= budget {
@@ -253,6 +255,8 @@ struct SlotState {
     choice: Choice,
     /// Since when the ideal has been above `choice`.
     higher_since: Option<Instant>,
+    /// Paused because the tile is off screen (it comes back at once).
+    hidden: bool,
 }
 
 impl LayerGovernor {
@@ -291,6 +295,22 @@ impl LayerGovernor {
                 self.slots[*idx] = None;
                 continue;
             }
+            let before = self.choice(*idx);
+            if !tile.visible {
+                self.slots[*idx] = Some(SlotState {
+                    choice: Choice::Paused,
+                    higher_since: None,
+                    hidden: true,
+                });
+                if before != Choice::Paused {
+                    changed.push((*idx, Choice::Paused));
+                }
+                continue;
+            }
+            if self.slots[*idx].is_some_and(|s| s.hidden) {
+                // Back on screen: at once, like a tile just occupied.
+                self.slots[*idx] = None;
+            }
             let next = match &mut self.slots[*idx] {
                 // A tile just occupied gets at once what it may have.
                 None => want,
@@ -310,10 +330,10 @@ impl LayerGovernor {
                     }
                 }
             };
-            let before = self.choice(*idx);
             self.slots[*idx] = Some(SlotState {
                 choice: next,
                 higher_since: None,
+                hidden: false,
             });
             if next != before {
                 changed.push((*idx, next));
@@ -346,6 +366,7 @@ mod tests {
             layer_bps: SIMULCAST,
             max_layer: Layer::HIGH,
             speaking_rank: rank,
+            visible: true,
         }
     }
 
@@ -399,6 +420,7 @@ mod tests {
             layer_bps: [900_000, 0, 0],
             max_layer: Layer::HIGH,
             speaking_rank: 1,
+            visible: true,
         };
         let c = allocate(10_000_000, 0, &[small, single]);
         assert_eq!(

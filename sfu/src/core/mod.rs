@@ -45,7 +45,7 @@ use layers::Layer;
 use participant::{far_future, Outbox, Participant};
 use room::Room;
 
-use crate::ids::{ParticipantId, PublishPermission, RoomId};
+use crate::ids::{ParticipantId, PublishPermission, RoomId, TileView};
 
 /// The media plane's sans-IO core. See the module documentation.
 pub struct SfuCore {
@@ -303,6 +303,23 @@ impl SfuCore {
             sub.unsubscribed.push(publisher);
             room.unsubscribe(subscriber, publisher, &mut self.outbox);
         }
+        Ok(())
+    }
+
+    /// What `subscriber`'s page shows of its slots; the next layer decision
+    /// (within 250 ms) follows it.
+    pub fn set_view(
+        &mut self,
+        now: Instant,
+        room_id: RoomId,
+        subscriber: ParticipantId,
+        view: TileView,
+    ) -> Result<(), CoreError> {
+        self.check_room(room_id, subscriber)?;
+        let room = self.rooms.get_mut(&room_id).expect("checked");
+        let sub = room.participants.get_mut(&subscriber).expect("checked");
+        sub.view = Some(view);
+        room.allocate_layers(now, &mut self.outbox);
         Ok(())
     }
 

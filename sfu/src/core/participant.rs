@@ -16,7 +16,7 @@ use super::probing::Prober;
 use super::protection::{LossProtection, RedHistory, Redundancy};
 use super::rewrite::SlotRewriter;
 use super::Output;
-use crate::ids::{ParticipantId, PublishPermission, SlotIndex};
+use crate::ids::{ParticipantId, PublishPermission, SlotIndex, TileView};
 
 /// A fixed pair of m-lines (audio + video) on which the participant receives
 /// one remote participant.
@@ -89,6 +89,8 @@ pub struct Participant {
     pub prober: Prober,
     /// Whether it was last told it gets audio only.
     pub audio_only: bool,
+    /// What its page shows of its slots, once it said.
+    pub view: Option<TileView>,
     /// Incoming payload type → codec of what this participant publishes.
     pub codecs_in: Vec<(Pt, CodecKey)>,
     /// Codec → payload type this participant accepts on its receive slots.
@@ -190,6 +192,7 @@ impl Participant {
             stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
+            view: None,
             prober: Prober::default(),
             governor: LayerGovernor::default(),
             audio_only: false,

@@ -20,7 +20,7 @@ pub use addrs::{default_media_addrs, MediaAddr};
 use worker::{Command, Datagram, Worker};
 
 use crate::core::{CoreConfig, CoreCounters, Footprint, MediaEvent, Route};
-use crate::ids::{ParticipantId, PublishPermission, RoomId};
+use crate::ids::{ParticipantId, PublishPermission, RoomId, TileView};
 use crate::plane::{MediaError, MediaPlane};
 
 /// Everything the media plane needs to start.
@@ -349,6 +349,23 @@ impl MediaPlane for MediaServer {
             subscriber,
             publisher,
             receive,
+            reply,
+        })
+        .await
+    }
+    async fn set_view(
+        &self,
+        room: RoomId,
+        subscriber: ParticipantId,
+        view: TileView,
+    ) -> Result<(), MediaError> {
+        let worker = self
+            .worker_for(room, false)
+            .ok_or_else(|| Self::unknown(subscriber))?;
+        self.call(worker, |reply| Command::View {
+            room,
+            subscriber,
+            view,
             reply,
         })
         .await

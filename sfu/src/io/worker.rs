@@ -11,7 +11,7 @@ use crate::core::{
     classify, stun_local_ufrag, CoreConfig, CoreCounters, CoreError, DatagramKind, Footprint,
 };
 use crate::core::{Input, MediaEvent, Output, Route, SfuCore};
-use crate::ids::{ParticipantId, PublishPermission, RoomId};
+use crate::ids::{ParticipantId, PublishPermission, RoomId, TileView};
 
 /// Largest datagram we accept; WebRTC keeps packets under the path MTU.
 const MAX_DATAGRAM: usize = 2048;
@@ -42,6 +42,12 @@ pub enum Command {
         subscriber: ParticipantId,
         publisher: ParticipantId,
         receive: bool,
+        reply: Reply<()>,
+    },
+    View {
+        room: RoomId,
+        subscriber: ParticipantId,
+        view: TileView,
         reply: Reply<()>,
     },
     Counters(oneshot::Sender<CoreCounters>),
@@ -223,6 +229,14 @@ impl Worker {
                     self.core
                         .set_subscription(now, room, subscriber, publisher, receive),
                 );
+            }
+            Command::View {
+                room,
+                subscriber,
+                view,
+                reply,
+            } => {
+                let _ = reply.send(self.core.set_view(now, room, subscriber, view));
             }
             Command::Counters(reply) => {
                 let _ = reply.send(self.core.counters());

@@ -198,6 +198,12 @@ impl<M: MediaPlane> Actor<M> {
                         tracing::warn!(room = %self.room_id, participant = %who, error = %e, "media plane: publish permission failed");
                     }
                 }
+                Effect::MediaView { who, view } => {
+                    if let Err(e) = self.media.set_view(self.room_id, who, view).await {
+                        self.metrics.trouble(MediaTrouble::View);
+                        tracing::warn!(room = %self.room_id, participant = %who, error = %e, "media plane: view failed");
+                    }
+                }
                 Effect::Audit {
                     action,
                     actor,

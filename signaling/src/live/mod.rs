@@ -62,11 +62,14 @@ pub enum MediaTrouble {
     Publish,
     /// A media event (slot, speaker) was dropped: the room was too busy.
     EventDropped,
+    /// Telling the media plane what a page shows failed.
+    View,
 }
 
 impl MediaTrouble {
     /// All of them, in the order of the counters.
-    pub const ALL: [MediaTrouble; 3] = [Self::Remove, Self::Publish, Self::EventDropped];
+    pub const ALL: [MediaTrouble; 4] =
+        [Self::Remove, Self::Publish, Self::EventDropped, Self::View];
 
     /// The label in the metrics.
     pub fn as_str(self) -> &'static str {
@@ -74,6 +77,7 @@ impl MediaTrouble {
             Self::Remove => "remove",
             Self::Publish => "publish",
             Self::EventDropped => "event_dropped",
+            Self::View => "view",
         }
     }
 }

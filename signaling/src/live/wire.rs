@@ -1,10 +1,12 @@
 //! Translating between the room's typed notices/commands and the wire.
 
 use crate::protocol::{
-    ClientMsg, DeviceTroubleItem, RosterItem, ServerMsg, WaitingItem, MAX_OFFER_M_LINES,
+    ClientMsg, DeviceTroubleItem, RosterItem, ServerMsg, TileShown, WaitingItem, MAX_OFFER_M_LINES,
     MAX_SDP_BYTES,
 };
-use crate::room::{ChatText, Command, Notice, ParticipantId, Refusal, Role};
+use crate::room::{
+    ChatText, Command, Notice, ParticipantId, Refusal, Role, SlotIndex, TileView, MAX_ROOM_SIZE,
+};
 
 /// A room notice as a wire message.
 pub fn notice_to_msg(notice: Notice) -> ServerMsg {
@@ -136,6 +138,25 @@ pub fn refusal_msg(r: Refusal) -> ServerMsg {
     }
 }
 
+/// A page's view as the media plane takes it, or why it is refused: at
+/// most one entry per receive slot of a full room, widths a screen can have.
+fn tile_view(tiles: Vec<TileShown>) -> Result<TileView, ServerMsg> {
+    let bad = || ServerMsg::error("bad_view", "The list of tiles on screen is not valid.");
+    let slots = MAX_ROOM_SIZE - 1;
+    if tiles.len() > slots {
+        return Err(bad());
+    }
+    let mut visible: Vec<(SlotIndex, u16)> = Vec::with_capacity(tiles.len());
+    for t in tiles {
+        let width = u16::try_from(t.width).map_err(|_| bad())?;
+        if usize::from(t.slot) >= slots || visible.iter().any(|(s, _)| s.0 == t.slot) {
+            return Err(bad());
+        }
+        visible.push((SlotIndex(t.slot), width));
+    }
+    Ok(TileView { visible })
+}
+
 /// A client message as a room command for participant `by`, or the protocol
 /// error to answer with.
 pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerMsg> {
@@ -224,6 +245,48 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
             to: to.map(p),
             text: text(&t)?,
         },
+        ClientMsg::View { tiles } => Command::View {
+            by,
+            view: tile_view(tiles)?,
+        },
         ClientMsg::Leave => Command::Leave { by },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(json: &str) -> Result<Command, ServerMsg> {
+        let msg: ClientMsg = serde_json::from_str(json).expect("parses");
+        command_for(ParticipantId(7), msg)
+    }
+
+    #[test]
+    fn a_page_view_becomes_slots_and_widths() {
+        let cmd =
+            view(r#"{"type":"view","tiles":[{"slot":0,"width":300},{"slot":12,"width":1900}]}"#);
+        let Ok(Command::View { by, view }) = cmd else {
+            panic!("a view command: {cmd:?}")
+        };
+        assert_eq!(by, ParticipantId(7));
+        assert_eq!(
+            view.visible,
+            vec![(SlotIndex(0), 300), (SlotIndex(12), 1900)]
+        );
+    }
+
+    #[test]
+    fn a_view_naming_a_slot_twice_or_out_of_range_or_absurdly_wide_is_refused() {
+        for bad in [
+            r#"{"type":"view","tiles":[{"slot":1,"width":300},{"slot":1,"width":200}]}"#,
+            r#"{"type":"view","tiles":[{"slot":13,"width":300}]}"#,
+            r#"{"type":"view","tiles":[{"slot":0,"width":70000}]}"#,
+        ] {
+            assert!(
+                matches!(view(bad), Err(ServerMsg::Error { .. })),
+                "refused: {bad}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-pub use haven_sfu::{ParticipantId, RoomId};
+pub use haven_sfu::{ParticipantId, RoomId, SlotIndex, TileView, MAX_ROOM_SIZE};
 
 /// A facilitator account (row id in the store).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,7 +20,7 @@ use std::time::Instant;
 pub use gate::Arrival;
 pub use ids::{
     AccountId, Capabilities, ChatText, DisplayName, GroupId, LinkId, ParticipantId, ResumeKey,
-    Role, RoomId, Seat,
+    Role, RoomId, Seat, SlotIndex, TileView, MAX_ROOM_SIZE,
 };
 pub use types::{
     AuditAction, Command, ConnId, Effect, Notice, Refusal, RoomSettings, RosterEntry, WaitingEntry,
@@ -290,6 +290,17 @@ impl Room {
                 }
                 _ => fx.push(refuse(by, Refusal::NotAllowed)),
             },
+            // Only for someone in the media plane; a view sent just before
+            // that (or after leaving it) is moot, not an error.
+            Command::View { by, view } => {
+                if self
+                    .people
+                    .get(&by)
+                    .is_some_and(|p| p.stage == Stage::Admitted && p.in_media)
+                {
+                    fx.push(Effect::MediaView { who: by, view });
+                }
+            }
             Command::Offer { by, sdp } => match self.people.get_mut(&by) {
                 Some(p) if p.stage == Stage::Admitted && p.conn.is_some() => {
                     if p.in_media {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::gate::Arrival;
-use super::ids::{ChatText, DisplayName, ParticipantId, Role};
+use super::ids::{ChatText, DisplayName, ParticipantId, Role, TileView};
 
 /// One WebSocket connection, numbered by the server. A participant is
 /// attached to at most one connection at a time.
@@ -158,6 +158,13 @@ pub enum Command {
         /// The message.
         text: ChatText,
     },
+    /// What the participant's page shows of its slots.
+    View {
+        /// Who.
+        by: ParticipantId,
+        /// Tiles on screen and their sizes.
+        view: TileView,
+    },
     /// The participant's SDP offer for the media plane.
     Offer {
         /// Who.
@@ -193,6 +200,7 @@ impl Command {
             Command::DeviceTrouble { .. } => "device_trouble",
             Command::Chat { .. } => "chat",
             Command::Offer { .. } => "offer",
+            Command::View { .. } => "view",
         }
     }
 }
@@ -381,6 +389,13 @@ pub enum Effect {
         audio: bool,
         /// Camera.
         video: bool,
+    },
+    /// Which video layers fit the participant's tiles.
+    MediaView {
+        /// Who.
+        who: ParticipantId,
+        /// Tiles on screen and their sizes.
+        view: TileView,
     },
     /// Record in the audit log (pseudonymous ids only).
     Audit {

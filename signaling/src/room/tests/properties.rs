@@ -73,6 +73,10 @@ enum Step {
         by: u8,
         mic: bool,
     },
+    /// A page says what it shows.
+    View {
+        by: u8,
+    },
     /// Own microphone/camera on or off.
     SelfMedia {
         by: u8,
@@ -110,6 +114,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (who.clone(), who.clone()).prop_map(|(by, to)| Step::HandOver { by, to }),
         2 => who.clone().prop_map(|by| Step::Offer { by }),
         1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
+        1 => who.clone().prop_map(|by| Step::View { by }),
         2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
         1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
         2 => who.clone().prop_map(|who| Step::Reconnect { who }),
@@ -224,6 +229,7 @@ proptest! {
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
                 Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::View { by } => h.run(Command::View { by: pick(&ids, by), view: TileView::default() }),
                 Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
                 Step::Unmute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: false, video: false, may_unmute: true }),
                 Step::Reconnect { who } => {
@@ -304,6 +310,7 @@ proptest! {
                         prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "staff-only notice sent to a member");
                     }
                     Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
+                    Effect::MediaView { who, .. } => prop_assert!(carried.contains(who), "a view for someone not in the media plane"),
                     _ => {}
                 }
             }

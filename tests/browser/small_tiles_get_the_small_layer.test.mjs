@@ -1,0 +1,42 @@
+// Each page says which tiles it shows and how large; the SFU sends every
+// tile the layer it can show. On a phone the tiles are small and get the
+// small layer (320 pixels wide), on a laptop in a small group the large one
+// (640), from the same publishers at the same time.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, startHaven, stats, tid,
+} from './harness.mjs';
+
+const PHONE = { width: 390, height: 844 };
+
+test('small tiles on a phone get the small layer, a laptop the large one', { timeout: 180000 }, async () => {
+  const haven = await startHaven();
+  const browser = await launch();
+  try {
+    const ada = await newPage(browser, haven.base);
+    const link = await facilitatorStarts(ada, 'Tuesday group');
+    const sam = await newPage(browser, haven.base);
+    const kim = await newPage(browser, haven.base, PHONE);
+    await memberKnocks(sam, link, 'Sam');
+    await memberKnocks(kim, link, 'Kim');
+    await ada.click(tid('admit-all'));
+    const widths = async (page) => Object.fromEntries(Object.entries(await stats(page)).map(([n, s]) => [n, s.frameWidth]));
+    const onPhone = await eventually('the phone gets small layers', async () => {
+      const w = await widths(kim);
+      return Object.keys(w).length === 2 && Object.values(w).every((x) => x === 320) && w;
+    }, 60000);
+    const onLaptop = await eventually('the laptop gets large layers', async () => {
+      const w = await widths(sam);
+      return Object.keys(w).length === 2 && Object.values(w).every((x) => x === 640) && w;
+    }, 60000);
+    console.log(`phone: ${JSON.stringify(onPhone)}, laptop: ${JSON.stringify(onLaptop)}`);
+    // And the tile sizes the phone reported explain it.
+    const tileWidth = await kim.locator(tid('tile')).first().evaluate((e) => e.getBoundingClientRect().width);
+    assert.ok(tileWidth <= 400, `the phone's tiles are ${tileWidth} px wide`);
+  } finally {
+    await browser.close();
+    haven.stop();
+  }
+});
