@@ -23,9 +23,9 @@ async function freePort() {
  * Start `haven serve` with facilitator accounts (`ada` unless told).
  * `publicHost`: serve under that name (mapped to 127.0.0.1 by `launch`'s
  * `hostRules`) as the public URL, e.g. to be a plain-http page that is not
- * a secure context.
+ * a secure context; `publicUrl`: that public URL exactly (a proxy's).
  */
-export async function startHaven(accounts = ['ada'], { publicHost, listenHost, env = {} } = {}) {
+export async function startHaven(accounts = ['ada'], { publicHost, listenHost, publicUrl: givenUrl, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'haven-browser-'));
   for (const account of accounts) {
     const add = spawnSync(HAVEN, ['facilitator', 'add', account, '--password-stdin', '--data-dir', dataDir], {
@@ -35,7 +35,7 @@ export async function startHaven(accounts = ['ada'], { publicHost, listenHost, e
   }
   const port = await freePort();
   const host = listenHost || '127.0.0.1';
-  const publicUrl = publicHost || listenHost ? `http://${publicHost || listenHost}:${port}` : null;
+  const publicUrl = givenUrl || (publicHost || listenHost ? `http://${publicHost || listenHost}:${port}` : null);
   const args = ['serve', '--listen', `${host}:${port}`, '--media-port', '0', '--metrics-listen', 'off', '--data-dir', dataDir];
   if (publicUrl) args.push('--public-url', publicUrl);
   // Media on the same address as HTTP, for members in other namespaces.
@@ -53,6 +53,8 @@ export async function startHaven(accounts = ['ada'], { publicHost, listenHost, e
   }
   return {
     base,
+    /** Haven's own address (plain http), e.g. for a proxy in front. */
+    local,
     /** What `haven serve` printed so far. */
     stdout: () => stdout,
     stop() { child.kill(); rmSync(dataDir, { recursive: true, force: true }); },
@@ -63,9 +65,10 @@ export async function startHaven(accounts = ['ada'], { publicHost, listenHost, e
  * Debian's Chromium; `hostRules` maps test host names (e.g. `MAP insecure.test
  * 127.0.0.1`); `camera` is a Y4M file the fake camera shows instead of its
  * test pattern; `executablePath` another way to start Chromium (e.g. in a
- * network namespace); `secureOrigin` an http origin to treat as secure.
+ * network namespace); `secureOrigin` an http origin to treat as secure;
+ * `trustSpki` the key hash of a certificate authority to trust.
  */
-export async function launch({ hostRules, camera, executablePath, secureOrigin } = {}) {
+export async function launch({ hostRules, camera, executablePath, secureOrigin, trustSpki } = {}) {
   return chromium.launch({
     executablePath: executablePath || process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -78,6 +81,8 @@ export async function launch({ hostRules, camera, executablePath, secureOrigin }
       ...(camera ? [`--use-file-for-fake-video-capture=${camera}`] : []),
       // Plain http on an address other than loopback, treated as HTTPS would be.
       ...(secureOrigin ? [`--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`] : []),
+      // Trust a test CA (its key's SHA-256, base64), e.g. Caddy's internal one.
+      ...(trustSpki ? [`--ignore-certificate-errors-spki-list=${trustSpki}`] : []),
     ],
   });
 }
