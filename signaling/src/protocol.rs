@@ -130,6 +130,16 @@ pub enum ClientMsg {
         /// Raised.
         raised: bool,
     },
+    /// Say (or withdraw) "I need a moment", privately to the facilitators.
+    NeedMoment {
+        /// Said or withdrawn.
+        on: bool,
+    },
+    /// Step away from the screen (camera and microphone off), or come back.
+    StepAway {
+        /// Away or back.
+        away: bool,
+    },
     /// Own devices that stopped (unplugged, taken by another app) and have
     /// not been replaced; both false once they work again.
     DeviceTrouble {
@@ -199,6 +209,8 @@ pub struct RosterItem {
     pub hand: Option<u32>,
     /// Connected (false while reconnecting).
     pub connected: bool,
+    /// Stepped away (camera and microphone off for now).
+    pub away: bool,
 }
 
 /// One waiting member, as sent to staff.
@@ -225,6 +237,15 @@ pub struct DeviceTroubleItem {
     pub mic_stopped: bool,
     /// The camera stopped.
     pub camera_stopped: bool,
+}
+
+/// A member who said "I need a moment", as sent to staff.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct NeedMomentItem {
+    /// Participant id.
+    pub id: u64,
+    /// Seconds since they said it.
+    pub since_seconds: u64,
 }
 
 /// Messages to a client.
@@ -313,6 +334,11 @@ pub enum ServerMsg {
     DeviceTrouble {
         /// Participants with a stopped microphone or camera.
         participants: Vec<DeviceTroubleItem>,
+    },
+    /// Members who said "I need a moment" (staff only, never members).
+    NeedMoment {
+        /// Who, and since when.
+        participants: Vec<NeedMomentItem>,
     },
     /// The SFU's SDP answer.
     Answer {

@@ -197,6 +197,7 @@ async function startSession(g) {
       case 'roster': session.handle(msg); panel.setRoster(msg.participants); return;
       case 'waiting_list': panel.setWaiting(msg.waiting); return;
       case 'device_trouble': panel.setTrouble(msg.participants); return;
+      case 'need_moment': panel.setNeedMoment(msg.participants); return;
       case 'locked': panel.setLocked(msg.locked); return;
       case 'chat_policy': session.handle(msg); panel.setChat(msg.enabled); return;
       default: session.handle(msg);

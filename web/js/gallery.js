@@ -75,14 +75,17 @@ export class Gallery {
     t.video.play().catch(() => {});
   }
 
-  setState(id, { audio, video, mutedByFacilitator, hand, connected }) {
+  setState(id, { audio, video, mutedByFacilitator, hand, connected, away }) {
     const t = this.tiles.get(id);
     if (!t) return;
     const parts = [];
     if (!connected) parts.push('reconnecting');
     if (hand) parts.push(`✋ ${hand}`);
-    if (!audio) parts.push(mutedByFacilitator ? 'muted by facilitator' : 'mic off');
-    if (!video) parts.push('camera off');
+    if (away) parts.push('stepped away');
+    else {
+      if (!audio) parts.push(mutedByFacilitator ? 'muted by facilitator' : 'mic off');
+      if (!video) parts.push('camera off');
+    }
     t.state.textContent = parts.join(' · ');
     t.video.style.visibility = video ? 'visible' : 'hidden';
   }

@@ -177,6 +177,8 @@ function knock(e) {
   $('join-knock').disabled = true;
   const shell = sessionShell();
   shell.ui.leaveBtn.addEventListener('click', leave);
+  shell.ui.needMomentBtn.hidden = false;
+  shell.ui.stepAwayBtn.hidden = false;
   session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: name, announce, ui: shell.ui });
   channel = new Channel(
     () => ({ type: 'hello', v: 1, join: { kind: 'member', token, name, agreed: true, resume: resumeKey() } }),

@@ -62,6 +62,14 @@ export class Session {
       this.channel.send({ type: 'raise_hand', raised: this.hand });
       this.renderControls();
     });
+    // Members only (the member page shows these buttons).
+    this.ui.needMomentBtn.addEventListener('click', () => {
+      this.moment = !this.moment;
+      this.channel.send({ type: 'need_moment', on: this.moment });
+      this.announce(this.moment ? 'Only the facilitators know you need a moment.' : 'You let the facilitators know you are all right.');
+      this.renderControls();
+    });
+    this.ui.stepAwayBtn.addEventListener('click', () => this.stepAway(!this.away));
     const { devicesBtn, deviceApply, deviceClose, micSelect, cameraSelect } = this.ui;
     devicesBtn.addEventListener('click', () => this.showDevices(this.ui.devicePanel.hidden));
     deviceClose.addEventListener('click', () => this.showDevices(false));
@@ -86,6 +94,9 @@ export class Session {
   /** @param {object[]} [iceServers] the clinic's TURN server, if any */
   async admitted(you, iceServers = []) {
     this.you = you;
+    this.moment = false;
+    this.away = false;
+    this.beforeAway = null;
     const self = this.gallery.tile('self', this.selfName, { self: true });
     this.gallery.attach('self', this.stream.getVideoTracks());
     self.video.muted = true;
@@ -220,7 +231,7 @@ export class Session {
       present.add(p.id);
       this.gallery.tile(p.id, p.name);
       this.gallery.setState(p.id, {
-        audio: p.audio, video: p.video, mutedByFacilitator: p.muted_by_facilitator, hand: p.hand, connected: p.connected,
+        audio: p.audio, video: p.video, mutedByFacilitator: p.muted_by_facilitator, hand: p.hand, connected: p.connected, away: p.away,
       });
       const old = before.get(p.id);
       if (!old && this.you !== null) this.announce(`${p.name} joined.`);
@@ -283,6 +294,20 @@ export class Session {
     this.renderControls();
   }
 
+  /** Step away (camera and microphone off, the tile says so) or come back. */
+  stepAway(away) {
+    if (away === this.away) return;
+    if (away) {
+      this.beforeAway = { audio: this.audioOn, video: this.videoOn };
+      this.setOwn(false, false);
+    }
+    this.away = away;
+    this.channel.send({ type: 'step_away', away });
+    if (!away && this.beforeAway) this.setOwn(this.beforeAway.audio, this.beforeAway.video);
+    this.announce(away ? 'You stepped away: your camera and microphone are off.' : 'Welcome back.');
+    this.renderControls();
+  }
+
   applyLocal() {
     this.stream.getAudioTracks().forEach((t) => { t.enabled = this.audioOn; });
     this.stream.getVideoTracks().forEach((t) => { t.enabled = this.videoOn; });
@@ -299,6 +324,11 @@ export class Session {
     camBtn.disabled = this.forced.video && lockedOut;
     handBtn.setAttribute('aria-pressed', String(this.hand));
     handBtn.textContent = this.hand ? 'Lower hand' : 'Raise hand';
+    const { needMomentBtn, stepAwayBtn } = this.ui;
+    needMomentBtn.setAttribute('aria-pressed', String(Boolean(this.moment)));
+    needMomentBtn.textContent = this.moment ? 'I am all right now' : 'I need a moment';
+    stepAwayBtn.setAttribute('aria-pressed', String(Boolean(this.away)));
+    stepAwayBtn.textContent = this.away ? 'I am back' : 'Step away';
   }
 
   showChat(msg) {

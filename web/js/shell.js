@@ -68,6 +68,8 @@ const SESSION_SHELL = `
     <button id="camera-self" data-testid="camera-self" type="button" aria-pressed="false">Turn camera off</button>
     <button id="devices-self" data-testid="devices-self" type="button" aria-expanded="false" aria-controls="device-panel">Camera and microphone…</button>
     <button id="raise-hand" data-testid="raise-hand" type="button" aria-pressed="false">Raise hand</button>
+    <button id="need-moment" data-testid="need-moment" type="button" aria-pressed="false" hidden title="Tells the facilitators only">I need a moment</button>
+    <button id="step-away" data-testid="step-away" type="button" aria-pressed="false" hidden>Step away</button>
     <button id="leave" data-testid="leave" type="button" class="danger">Leave</button>
   </div>`;
 
@@ -85,6 +87,8 @@ export function sessionShell() {
       micBtn: $('mute-self'),
       camBtn: $('camera-self'),
       handBtn: $('raise-hand'),
+      needMomentBtn: $('need-moment'),
+      stepAwayBtn: $('step-away'),
       devicesBtn: $('devices-self'),
       devicePanel: $('device-panel'),
       deviceTrouble: $('device-trouble'),

@@ -138,6 +138,22 @@ export class StaffPanel {
       form);
   }
 
+  /**
+   * Members who said "I need a moment": a discreet flag in their row with
+   * the time since, and a word for screen readers when one is new.
+   */
+  setNeedMoment(list) {
+    const before = this.moments || new Map();
+    this.moments = new Map(list.map((m) => [m.id, Date.now() - m.since_seconds * 1000]));
+    for (const id of this.moments.keys()) {
+      const p = this.roster.find((r) => r.id === id);
+      if (!before.has(id) && p) this.announce(`${p.name} needs a moment.`);
+    }
+    clearInterval(this.momentTimer);
+    if (this.moments.size) this.momentTimer = setInterval(() => this.setRoster(this.roster), 30000);
+    this.setRoster(this.roster);
+  }
+
   /** Whose microphone or camera stopped: an icon in their row, no sound. */
   setTrouble(list) {
     this.trouble = new Map(list.map((t) => [t.id, t]));
@@ -174,12 +190,16 @@ export class StaffPanel {
       hand.addEventListener('click', () => this.send({ type: 'hand_over', participant: p.id }));
       controls.push(hand);
     }
-    const facts = [p.role === 'member' ? null : p.role.replace('_', '-'), p.moderator ? 'facilitating' : null, p.audio ? null : 'mic off', p.video ? null : 'camera off', p.hand ? `hand ${p.hand}` : null, p.connected ? null : 'reconnecting'].filter(Boolean);
+    const facts = [p.role === 'member' ? null : p.role.replace('_', '-'), p.moderator ? 'facilitating' : null, p.away ? 'stepped away' : null, p.audio ? null : 'mic off', p.video ? null : 'camera off', p.hand ? `hand ${p.hand}` : null, p.connected ? null : 'reconnecting'].filter(Boolean);
     const t = this.trouble && this.trouble.get(p.id);
     const stopped = t ? [t.mic_stopped ? 'microphone' : null, t.camera_stopped ? 'camera' : null].filter(Boolean).join(' and ') : '';
     const icon = stopped ? el('span', { className: 'trouble', role: 'img', title: `${p.name}'s ${stopped} stopped`, 'aria-label': `${p.name}'s ${stopped} stopped`, dataset: { testid: 'device-trouble' } }, ' ⚠') : null;
+    const since = this.moments && this.moments.get(p.id);
+    const minutes = since === undefined ? 0 : Math.floor((Date.now() - since) / 60000);
+    const moment = since === undefined ? null : el('span', { className: 'moment', dataset: { testid: 'need-moment-flag' }, title: 'Said privately to the facilitators' },
+      ` needs a moment${minutes ? ` · ${minutes} min` : ''}`);
     return el('li', { dataset: { testid: 'participant-row', name: p.name } },
-      el('span', { className: 'who' }, p.name), icon, facts.length ? ` (${facts.join(', ')})` : '',
+      el('span', { className: 'who' }, p.name), icon, moment, facts.length ? ` (${facts.join(', ')})` : '',
       controls.length ? el('div', { className: 'row' }, ...controls) : null);
   }
 

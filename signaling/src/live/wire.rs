@@ -1,8 +1,8 @@
 //! Translating between the room's typed notices/commands and the wire.
 
 use crate::protocol::{
-    ClientMsg, DeviceTroubleItem, RosterItem, ServerMsg, TileShown, WaitingItem, MAX_OFFER_M_LINES,
-    MAX_SDP_BYTES,
+    ClientMsg, DeviceTroubleItem, NeedMomentItem, RosterItem, ServerMsg, TileShown, WaitingItem,
+    MAX_OFFER_M_LINES, MAX_SDP_BYTES,
 };
 use crate::room::{
     ChatText, Command, Notice, ParticipantId, Refusal, Role, SlotIndex, TileView, MAX_ROOM_SIZE,
@@ -34,6 +34,7 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                     muted_by_facilitator: e.muted_by_facilitator,
                     hand: e.hand,
                     connected: e.connected,
+                    away: e.away,
                 })
                 .collect(),
         },
@@ -64,6 +65,15 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                     id: id.0,
                     mic_stopped: mic,
                     camera_stopped: camera,
+                })
+                .collect(),
+        },
+        Notice::NeedMoment(list) => ServerMsg::NeedMoment {
+            participants: list
+                .into_iter()
+                .map(|(id, since)| NeedMomentItem {
+                    id: id.0,
+                    since_seconds: since.as_secs(),
                 })
                 .collect(),
         },
@@ -240,6 +250,8 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
             camera: camera_stopped,
         },
         ClientMsg::RaiseHand { raised } => Command::RaiseHand { by, raised },
+        ClientMsg::NeedMoment { on } => Command::NeedMoment { by, on },
+        ClientMsg::StepAway { away } => Command::StepAway { by, away },
         ClientMsg::Chat { to, text: t } => Command::Chat {
             by,
             to: to.map(p),

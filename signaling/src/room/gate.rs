@@ -157,6 +157,8 @@ impl Room {
                 hand: None,
                 in_media: false,
                 trouble: (false, false),
+                moment: None,
+                away: false,
             },
         );
         fx.push(Effect::Attach {
@@ -183,6 +185,9 @@ impl Room {
             self.broadcast_roster(fx);
             self.send_waiting_list(fx);
             self.send_device_trouble(fx);
+            if let Some(now) = self.clock {
+                self.send_need_moment(now, fx);
+            }
         } else {
             fx.push(notify(id, Notice::Waiting));
             self.send_waiting_list(fx);
@@ -214,7 +219,12 @@ impl Room {
                 }
                 self.broadcast_roster(fx);
                 if is_staff {
+                    // The staff-only lists, which a new page does not have.
                     self.send_waiting_list(fx);
+                    self.send_device_trouble(fx);
+                    if let Some(now) = self.clock {
+                        self.send_need_moment(now, fx);
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@
 mod gate;
 mod ids;
 mod moderation;
+mod moments;
 mod presence;
 mod types;
 mod views;
@@ -57,6 +58,10 @@ struct Person {
     in_media: bool,
     /// Microphone and camera stopped on the participant's device.
     trouble: (bool, bool),
+    /// Since when this member has said "I need a moment" (staff see it).
+    moment: Option<Instant>,
+    /// Stepped away (camera and microphone off, the tile says so).
+    away: bool,
 }
 
 impl Person {
@@ -90,6 +95,8 @@ pub struct Room {
     /// Links and keys removed or denied this session: never admitted again.
     blocked: HashSet<gate::Barred>,
     next_order: u64,
+    /// The time of the latest command (for "since" in notices).
+    clock: Option<Instant>,
 }
 
 impl Room {
@@ -104,6 +111,7 @@ impl Room {
             ended: false,
             blocked: HashSet::new(),
             next_order: 0,
+            clock: None,
         }
     }
 
@@ -160,6 +168,7 @@ impl Room {
     /// Apply one command.
     pub fn handle(&mut self, now: Instant, command: Command) -> Vec<Effect> {
         let mut fx = Vec::new();
+        self.clock = Some(now);
         match command {
             // The gate also turns arrivals away from an ended session.
             Command::Enter(arrival) => self.enter(arrival, &mut fx),
@@ -281,6 +290,8 @@ impl Room {
                 }
             }
             Command::Chat { by, to, text } => self.chat(by, to, text, &mut fx),
+            Command::NeedMoment { by, on } => self.need_moment(now, by, on, &mut fx),
+            Command::StepAway { by, away } => self.step_away(by, away, &mut fx),
             Command::DeviceTrouble { by, mic, camera } => match self.people.get_mut(&by) {
                 Some(p) if p.stage == Stage::Admitted => {
                     if p.trouble != (mic, camera) {

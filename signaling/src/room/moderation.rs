@@ -177,9 +177,14 @@ impl Room {
         }
         let had_trouble = p.trouble != (false, false);
         p.trouble = (false, false);
+        let had_moment = p.moment.take().is_some();
+        p.away = false;
         fx.push(audit(AuditAction::ReturnedToWaiting, Some(by), who));
         if had_trouble {
             self.send_device_trouble(fx);
+        }
+        if let (true, Some(now)) = (had_moment, self.clock) {
+            self.send_need_moment(now, fx);
         }
         fx.push(notify(who, Notice::ReturnedToWaiting));
         fx.push(notify(who, Notice::Waiting));

@@ -73,5 +73,8 @@ impl Room {
         if p.trouble != (false, false) {
             self.send_device_trouble(fx);
         }
+        if let (Some(_), Some(now)) = (p.moment, self.clock) {
+            self.send_need_moment(now, fx);
+        }
     }
 }

@@ -142,6 +142,20 @@ pub enum Command {
         /// The camera stopped.
         camera: bool,
     },
+    /// A member says "I need a moment" (or withdraws it): to staff only.
+    NeedMoment {
+        /// Who.
+        by: ParticipantId,
+        /// Said or withdrawn.
+        on: bool,
+    },
+    /// Step away from the screen, or come back.
+    StepAway {
+        /// Who.
+        by: ParticipantId,
+        /// Away or back.
+        away: bool,
+    },
     /// Raise or lower a hand.
     RaiseHand {
         /// Who.
@@ -198,6 +212,8 @@ impl Command {
             Command::SelfMedia { .. } => "self_media",
             Command::RaiseHand { .. } => "raise_hand",
             Command::DeviceTrouble { .. } => "device_trouble",
+            Command::NeedMoment { .. } => "need_moment",
+            Command::StepAway { .. } => "step_away",
             Command::Chat { .. } => "chat",
             Command::Offer { .. } => "offer",
             Command::View { .. } => "view",
@@ -226,6 +242,8 @@ pub struct RosterEntry {
     pub hand: Option<u32>,
     /// Connected now (false while reconnecting).
     pub connected: bool,
+    /// Stepped away.
+    pub away: bool,
 }
 
 /// One waiting member as staff see them.
@@ -295,6 +313,8 @@ pub enum Notice {
     /// Admitted participants whose microphone or camera stopped: (who,
     /// microphone, camera). Staff only.
     DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
+    /// Members who said "I need a moment", and since how long. Staff only.
+    NeedMoment(Vec<(ParticipantId, Duration)>),
     /// A chat message.
     Chat {
         /// Sender.

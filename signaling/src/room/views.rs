@@ -55,6 +55,7 @@ impl Room {
                         .and_then(|h| hands.iter().position(|x| *x == h))
                         .map(|i| i as u32 + 1),
                     connected: p.conn.is_some(),
+                    away: p.away,
                 }
             })
             .collect();

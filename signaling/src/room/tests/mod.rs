@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
+mod moments;
 mod properties;
 
 fn settings(capacity: usize) -> RoomSettings {
@@ -79,6 +80,12 @@ impl Harness {
         let (m, _) = self.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
         self.run(Command::Admit { by: fac, who: m });
         m
+    }
+    /// A member "O" by the group link on connection `conn`, admitted by `fac`.
+    fn admitted_group_member(&mut self, fac: ParticipantId, conn: u64) -> ParticipantId {
+        let (o, _) = self.enter(conn, Seat::Group, Role::Member, "O");
+        self.run(Command::Admit { by: fac, who: o });
+        o
     }
     /// As `admitted_member`, and connected to the media plane.
     fn member_with_media(&mut self, fac: ParticipantId) -> ParticipantId {
@@ -408,11 +415,7 @@ fn a_stopped_microphone_is_shown_to_staff_only() {
     let mut h = Harness::new(12);
     let fac = h.facilitator();
     let m = h.admitted_member(fac);
-    let (other, _) = h.enter(3, Seat::Group, Role::Member, "O");
-    h.run(Command::Admit {
-        by: fac,
-        who: other,
-    });
+    let other = h.admitted_group_member(fac, 3);
     let fx = h.run(Command::DeviceTrouble {
         by: m,
         mic: true,

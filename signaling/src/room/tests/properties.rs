@@ -77,6 +77,11 @@ enum Step {
     View {
         by: u8,
     },
+    /// "I need a moment", or withdrawn.
+    Moment {
+        by: u8,
+        on: bool,
+    },
     /// Own microphone/camera on or off.
     SelfMedia {
         by: u8,
@@ -115,6 +120,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => who.clone().prop_map(|by| Step::Offer { by }),
         1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
         1 => who.clone().prop_map(|by| Step::View { by }),
+        1 => (who.clone(), any::<bool>()).prop_map(|(by, on)| Step::Moment { by, on }),
         2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
         1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
         2 => who.clone().prop_map(|who| Step::Reconnect { who }),
@@ -229,6 +235,7 @@ proptest! {
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
                 Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::Moment { by, on } => h.run(Command::NeedMoment { by: pick(&ids, by), on }),
                 Step::View { by } => h.run(Command::View { by: pick(&ids, by), view: TileView::default() }),
                 Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
                 Step::Unmute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: false, video: false, may_unmute: true }),
@@ -306,7 +313,7 @@ proptest! {
                     Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {
                         prop_assert!(allowed_for_outsider(notice), "outsider {to:?} told {notice:?}");
                     }
-                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) } => {
+                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) | Notice::NeedMoment(_) } => {
                         prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "staff-only notice sent to a member");
                     }
                     Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
