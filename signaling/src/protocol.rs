@@ -130,6 +130,17 @@ pub enum ClientMsg {
         /// Raised.
         raised: bool,
     },
+    /// Open a round (the moderator).
+    RoundStart {
+        /// `check_in`, `check_out` or `round`.
+        kind: RoundKindMsg,
+    },
+    /// Next person in the round (the moderator).
+    RoundNext,
+    /// Pass (the person whose turn it is).
+    RoundPass,
+    /// End the round early (the moderator).
+    RoundEnd,
     /// Say (or withdraw) "I need a moment", privately to the facilitators.
     NeedMoment {
         /// Said or withdrawn.
@@ -239,6 +250,27 @@ pub struct DeviceTroubleItem {
     pub camera_stopped: bool,
 }
 
+/// The kind of a round.
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundKindMsg {
+    /// Check-in.
+    CheckIn,
+    /// Check-out.
+    CheckOut,
+    /// Any round.
+    Round,
+}
+
+/// One person in a round's order.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct RoundItem {
+    /// Participant id.
+    pub id: u64,
+    /// They passed.
+    pub passed: bool,
+}
+
 /// A member who said "I need a moment", as sent to staff.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct NeedMomentItem {
@@ -334,6 +366,19 @@ pub enum ServerMsg {
     DeviceTrouble {
         /// Participants with a stopped microphone or camera.
         participants: Vec<DeviceTroubleItem>,
+    },
+    /// The round in progress (`active: false` when there is none).
+    Round {
+        /// A round is in progress.
+        active: bool,
+        /// Its kind.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kind: Option<RoundKindMsg>,
+        /// Who speaks, in order.
+        order: Vec<RoundItem>,
+        /// Whose turn it is.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
     },
     /// Members who said "I need a moment" (staff only, never members).
     NeedMoment {

@@ -8,6 +8,12 @@ const STOPPED = {
   video: 'Your camera stopped. Choose another below, or carry on without it.',
 };
 
+/** The name of participant `id` as the roster says (`selfName` for oneself). */
+function id2name(roster, id, selfName, you) {
+  if (id === you) return selfName;
+  return (roster.find((p) => p.id === id) || {}).name || '';
+}
+
 export class Session {
   /**
    * @param {object} o
@@ -70,6 +76,7 @@ export class Session {
       this.renderControls();
     });
     this.ui.stepAwayBtn.addEventListener('click', () => this.stepAway(!this.away));
+    this.ui.roundPass.addEventListener('click', () => this.channel.send({ type: 'round_pass' }));
     const { devicesBtn, deviceApply, deviceClose, micSelect, cameraSelect } = this.ui;
     devicesBtn.addEventListener('click', () => this.showDevices(this.ui.devicePanel.hidden));
     deviceClose.addEventListener('click', () => this.showDevices(false));
@@ -194,6 +201,7 @@ export class Session {
       case 'roster': this.setRoster(msg.participants); return true;
       case 'slot': this.slots.set(msg.slot, msg); this.attachAll(); return true;
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
+      case 'round': this.showRound(msg); return true;
       case 'video_paused':
         this.ui.videoPaused.hidden = !msg.paused;
         return true;
@@ -292,6 +300,33 @@ export class Session {
     this.applyLocal();
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
     this.renderControls();
+  }
+
+  /** The round in progress: its order, whose turn it is, "Pass" on yours. */
+  showRound(msg) {
+    const { round, roundHeading, roundOrder, roundPass } = this.ui;
+    const was = this.roundCurrent;
+    this.roundCurrent = msg.active ? msg.current : null;
+    round.hidden = !msg.active;
+    roundPass.hidden = !msg.active || msg.current !== this.you;
+    if (!msg.active) {
+      roundOrder.replaceChildren();
+      if (was !== null && was !== undefined) this.announce('The round is over.');
+      return;
+    }
+    const title = { check_in: 'Check-in', check_out: 'Check-out', round: 'Round' }[msg.kind] || 'Round';
+    roundHeading.textContent = title;
+    const nameOf = (id) => (id === this.you ? `${this.selfName} (you)` : id2name(this.roster, id, this.selfName, this.you) || 'Someone');
+    roundOrder.replaceChildren(...msg.order.map((item) => {
+      const li = document.createElement('li');
+      li.dataset.name = id2name(this.roster, item.id, this.selfName, this.you);
+      li.textContent = nameOf(item.id) + (item.passed ? ' (passed)' : '');
+      if (item.id === msg.current) li.setAttribute('aria-current', 'true');
+      return li;
+    }));
+    if (was !== msg.current) {
+      this.announce(msg.current === this.you ? `${title}: your turn. You may speak or pass.` : `${title}: ${nameOf(msg.current)}'s turn.`);
+    }
   }
 
   /** Step away (camera and microphone off, the tile says so) or come back. */

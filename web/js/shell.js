@@ -40,6 +40,11 @@ const SESSION_SHELL = `
       <div id="gallery" class="gallery"></div>
     </section>
     <aside class="side" aria-label="Session panel">
+      <section id="round" class="round" aria-labelledby="round-heading" hidden>
+        <h2 id="round-heading">Round</h2>
+        <ol id="round-order" data-testid="round-order"></ol>
+        <button id="round-pass" data-testid="round-pass" type="button" class="secondary" hidden>Pass</button>
+      </section>
       <div id="staff-panel"></div>
       <section aria-labelledby="chat-heading">
         <h2 id="chat-heading">Chat</h2>
@@ -88,6 +93,10 @@ export function sessionShell() {
       camBtn: $('camera-self'),
       handBtn: $('raise-hand'),
       needMomentBtn: $('need-moment'),
+      round: $('round'),
+      roundHeading: $('round-heading'),
+      roundOrder: $('round-order'),
+      roundPass: $('round-pass'),
       stepAwayBtn: $('step-away'),
       devicesBtn: $('devices-self'),
       devicePanel: $('device-panel'),

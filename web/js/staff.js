@@ -31,6 +31,14 @@ export class StaffPanel {
     this.chatBtn.addEventListener('click', () => this.send({ type: 'set_chat', enabled: !this.chat }));
     this.takeOver = el('button', { type: 'button', hidden: true, dataset: { testid: 'take-over' } }, 'Take over facilitation');
     this.takeOver.addEventListener('click', () => this.send({ type: 'take_over' }));
+    this.roundKind = el('select', { id: 'round-kind', 'aria-label': 'Kind of round' },
+      el('option', { value: 'check_in' }, 'Check-in'), el('option', { value: 'check_out' }, 'Check-out'), el('option', { value: 'round' }, 'Round'));
+    this.roundStart = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'round-start' } }, 'Start a round');
+    this.roundStart.addEventListener('click', () => this.send({ type: 'round_start', kind: this.roundKind.value }));
+    this.roundNext = el('button', { type: 'button', dataset: { testid: 'round-next' }, hidden: true }, 'Next');
+    this.roundNext.addEventListener('click', () => this.send({ type: 'round_next' }));
+    this.roundEnd = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'round-end' }, hidden: true }, 'End the round');
+    this.roundEnd.addEventListener('click', () => this.send({ type: 'round_end' }));
     const end = el('button', { type: 'button', className: 'danger', dataset: { testid: 'session-end' } }, 'End the session for everyone');
     end.addEventListener('click', () => { this.send({ type: 'end' }); this.onEnd(); });
     root.replaceChildren(
@@ -41,6 +49,7 @@ export class StaffPanel {
       this.hands,
       el('h2', {}, 'In the session'),
       this.people,
+      el('div', { className: 'row' }, this.roundKind, this.roundStart, this.roundNext, this.roundEnd),
       el('div', { className: 'row' }, this.lockBtn, this.chatBtn, this.takeOver),
       el('div', { className: 'row' }, end),
     );
@@ -152,6 +161,14 @@ export class StaffPanel {
     clearInterval(this.momentTimer);
     if (this.moments.size) this.momentTimer = setInterval(() => this.setRoster(this.roster), 30000);
     this.setRoster(this.roster);
+  }
+
+  /** A round started, moved on or ended: "Next" and "End" while one runs. */
+  setRound(active) {
+    this.roundNext.hidden = !active;
+    this.roundEnd.hidden = !active;
+    this.roundStart.hidden = active;
+    this.roundKind.hidden = active;
   }
 
   /** Whose microphone or camera stopped: an icon in their row, no sound. */

@@ -1,11 +1,12 @@
 //! Translating between the room's typed notices/commands and the wire.
 
 use crate::protocol::{
-    ClientMsg, DeviceTroubleItem, NeedMomentItem, RosterItem, ServerMsg, TileShown, WaitingItem,
-    MAX_OFFER_M_LINES, MAX_SDP_BYTES,
+    ClientMsg, DeviceTroubleItem, NeedMomentItem, RosterItem, RoundItem, RoundKindMsg, ServerMsg,
+    TileShown, WaitingItem, MAX_OFFER_M_LINES, MAX_SDP_BYTES,
 };
 use crate::room::{
-    ChatText, Command, Notice, ParticipantId, Refusal, Role, SlotIndex, TileView, MAX_ROOM_SIZE,
+    ChatText, Command, Notice, ParticipantId, Refusal, Role, RoundKind, SlotIndex, TileView,
+    MAX_ROOM_SIZE,
 };
 
 /// A room notice as a wire message.
@@ -76,6 +77,27 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                     since_seconds: since.as_secs(),
                 })
                 .collect(),
+        },
+        Notice::Round(view) => ServerMsg::Round {
+            active: view.is_some(),
+            kind: view.as_ref().map(|v| match v.kind {
+                RoundKind::CheckIn => RoundKindMsg::CheckIn,
+                RoundKind::CheckOut => RoundKindMsg::CheckOut,
+                RoundKind::Round => RoundKindMsg::Round,
+            }),
+            order: view
+                .as_ref()
+                .map(|v| {
+                    v.order
+                        .iter()
+                        .map(|(id, passed)| RoundItem {
+                            id: id.0,
+                            passed: *passed,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            current: view.map(|v| v.current.0),
         },
         Notice::ChatPolicy { enabled } => ServerMsg::ChatPolicy { enabled },
         Notice::Locked { locked } => ServerMsg::Locked { locked },
@@ -250,6 +272,17 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
             camera: camera_stopped,
         },
         ClientMsg::RaiseHand { raised } => Command::RaiseHand { by, raised },
+        ClientMsg::RoundStart { kind } => Command::RoundStart {
+            by,
+            kind: match kind {
+                RoundKindMsg::CheckIn => RoundKind::CheckIn,
+                RoundKindMsg::CheckOut => RoundKind::CheckOut,
+                RoundKindMsg::Round => RoundKind::Round,
+            },
+        },
+        ClientMsg::RoundNext => Command::RoundNext { by },
+        ClientMsg::RoundPass => Command::RoundPass { by },
+        ClientMsg::RoundEnd => Command::RoundEnd { by },
         ClientMsg::NeedMoment { on } => Command::NeedMoment { by, on },
         ClientMsg::StepAway { away } => Command::StepAway { by, away },
         ClientMsg::Chat { to, text: t } => Command::Chat {

@@ -188,6 +188,9 @@ impl Room {
             if let Some(now) = self.clock {
                 self.send_need_moment(now, fx);
             }
+            if self.round.is_some() {
+                self.send_round(fx);
+            }
         } else {
             fx.push(notify(id, Notice::Waiting));
             self.send_waiting_list(fx);
@@ -218,6 +221,9 @@ impl Room {
                     }
                 }
                 self.broadcast_roster(fx);
+                if self.round.is_some() {
+                    self.send_round(fx);
+                }
                 if is_staff {
                     // The staff-only lists, which a new page does not have.
                     self.send_waiting_list(fx);

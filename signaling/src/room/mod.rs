@@ -12,6 +12,7 @@ mod ids;
 mod moderation;
 mod moments;
 mod presence;
+mod rounds;
 mod types;
 mod views;
 
@@ -23,6 +24,7 @@ pub use ids::{
     AccountId, Capabilities, ChatText, DisplayName, GroupId, LinkId, ParticipantId, ResumeKey,
     Role, RoomId, Seat, SlotIndex, TileView, MAX_ROOM_SIZE,
 };
+pub use rounds::{RoundKind, RoundView};
 pub use types::{
     AuditAction, Command, ConnId, Effect, Notice, Refusal, RoomSettings, RosterEntry, WaitingEntry,
 };
@@ -97,6 +99,8 @@ pub struct Room {
     next_order: u64,
     /// The time of the latest command (for "since" in notices).
     clock: Option<Instant>,
+    /// A round in progress.
+    round: Option<rounds::Round>,
 }
 
 impl Room {
@@ -112,6 +116,7 @@ impl Room {
             blocked: HashSet::new(),
             next_order: 0,
             clock: None,
+            round: None,
         }
     }
 
@@ -290,6 +295,10 @@ impl Room {
                 }
             }
             Command::Chat { by, to, text } => self.chat(by, to, text, &mut fx),
+            Command::RoundStart { by, kind } => self.start_round(by, kind, &mut fx),
+            Command::RoundNext { by } => self.next_turn(by, &mut fx),
+            Command::RoundPass { by } => self.pass_turn(by, &mut fx),
+            Command::RoundEnd { by } => self.end_round(by, &mut fx),
             Command::NeedMoment { by, on } => self.need_moment(now, by, on, &mut fx),
             Command::StepAway { by, away } => self.step_away(by, away, &mut fx),
             Command::DeviceTrouble { by, mic, camera } => match self.people.get_mut(&by) {

@@ -77,6 +77,9 @@ impl Room {
             fx.push(notify(who, notice));
         }
         self.broadcast_roster(fx);
+        if self.round.is_some() {
+            self.send_round(fx);
+        }
         self.send_waiting_list(fx);
         true
     }
@@ -185,6 +188,9 @@ impl Room {
         }
         if let (true, Some(now)) = (had_moment, self.clock) {
             self.send_need_moment(now, fx);
+        }
+        if self.round.is_some() {
+            self.send_round(fx);
         }
         fx.push(notify(who, Notice::ReturnedToWaiting));
         fx.push(notify(who, Notice::Waiting));

@@ -76,5 +76,8 @@ impl Room {
         if let (Some(_), Some(now)) = (p.moment, self.clock) {
             self.send_need_moment(now, fx);
         }
+        if self.round.is_some() {
+            self.send_round(fx);
+        }
     }
 }

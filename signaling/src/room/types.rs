@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::gate::Arrival;
 use super::ids::{ChatText, DisplayName, ParticipantId, Role, TileView};
+use super::rounds::{RoundKind, RoundView};
 
 /// One WebSocket connection, numbered by the server. A participant is
 /// attached to at most one connection at a time.
@@ -142,6 +143,28 @@ pub enum Command {
         /// The camera stopped.
         camera: bool,
     },
+    /// The moderator opens a round.
+    RoundStart {
+        /// The moderator.
+        by: ParticipantId,
+        /// Check-in, check-out or round.
+        kind: RoundKind,
+    },
+    /// The moderator moves the round on.
+    RoundNext {
+        /// The moderator.
+        by: ParticipantId,
+    },
+    /// The person whose turn it is passes.
+    RoundPass {
+        /// Who.
+        by: ParticipantId,
+    },
+    /// The moderator ends the round.
+    RoundEnd {
+        /// The moderator.
+        by: ParticipantId,
+    },
     /// A member says "I need a moment" (or withdraws it): to staff only.
     NeedMoment {
         /// Who.
@@ -213,6 +236,10 @@ impl Command {
             Command::RaiseHand { .. } => "raise_hand",
             Command::DeviceTrouble { .. } => "device_trouble",
             Command::NeedMoment { .. } => "need_moment",
+            Command::RoundStart { .. } => "round_start",
+            Command::RoundNext { .. } => "round_next",
+            Command::RoundPass { .. } => "round_pass",
+            Command::RoundEnd { .. } => "round_end",
             Command::StepAway { .. } => "step_away",
             Command::Chat { .. } => "chat",
             Command::Offer { .. } => "offer",
@@ -313,6 +340,8 @@ pub enum Notice {
     /// Admitted participants whose microphone or camera stopped: (who,
     /// microphone, camera). Staff only.
     DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
+    /// The round in progress, or none (any more). Admitted participants.
+    Round(Option<RoundView>),
     /// Members who said "I need a moment", and since how long. Staff only.
     NeedMoment(Vec<(ParticipantId, Duration)>),
     /// A chat message.

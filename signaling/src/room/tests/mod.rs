@@ -7,6 +7,7 @@ use super::*;
 
 mod moments;
 mod properties;
+mod rounds;
 
 fn settings(capacity: usize) -> RoomSettings {
     RoomSettings {

@@ -77,6 +77,11 @@ enum Step {
     View {
         by: u8,
     },
+    /// A round: opened, moved on, or passed (by whoever `by` is).
+    Round {
+        by: u8,
+        what: u8,
+    },
     /// "I need a moment", or withdrawn.
     Moment {
         by: u8,
@@ -121,6 +126,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (who.clone(), any::<bool>()).prop_map(|(by, mic)| Step::Trouble { by, mic }),
         1 => who.clone().prop_map(|by| Step::View { by }),
         1 => (who.clone(), any::<bool>()).prop_map(|(by, on)| Step::Moment { by, on }),
+        2 => (who.clone(), 0u8..4).prop_map(|(by, what)| Step::Round { by, what }),
         2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
         1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
         2 => who.clone().prop_map(|who| Step::Reconnect { who }),
@@ -235,6 +241,15 @@ proptest! {
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
                 Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::Round { by, what } => {
+                    let by = pick(&ids, by);
+                    h.run(match what {
+                        0 => Command::RoundStart { by, kind: RoundKind::Round },
+                        1 => Command::RoundNext { by },
+                        2 => Command::RoundPass { by },
+                        _ => Command::RoundEnd { by },
+                    })
+                }
                 Step::Moment { by, on } => h.run(Command::NeedMoment { by: pick(&ids, by), on }),
                 Step::View { by } => h.run(Command::View { by: pick(&ids, by), view: TileView::default() }),
                 Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
