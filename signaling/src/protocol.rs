@@ -367,6 +367,14 @@ pub enum ServerMsg {
         /// Participants with a stopped microphone or camera.
         participants: Vec<DeviceTroubleItem>,
     },
+    /// The session clock (staff only): the page counts on from it and gives
+    /// the facilitators alone a gentle notice 10 and 5 minutes before the end.
+    SessionClock {
+        /// Seconds since the session opened.
+        elapsed_seconds: u64,
+        /// Scheduled length in minutes.
+        length_minutes: u64,
+    },
     /// The round in progress (`active: false` when there is none).
     Round {
         /// A round is in progress.

@@ -1,6 +1,6 @@
 // A check-in round: everyone sees the order and whose turn it is; "Next"
 // moves it on, the person whose turn it is may pass, and after the last
-// turn it is over.
+// turn it is over. (And the session clock shows on the console only.)
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -31,6 +31,9 @@ test('a round goes through three people in order', { timeout: 180000 }, async ()
       await eventually('all in', async () => (await page.locator(tid('tile')).count()) === 2);
     }
     const pages = [ada, river, sam];
+    // The session clock is the facilitators' alone.
+    assert.match(await ada.locator(tid('session-clock')).innerText(), /0 min in · 90 min left of 90/);
+    for (const page of [river, sam]) assert.equal(await page.locator(tid('session-clock')).count(), 0);
     const everyoneSees = async (current) => {
       for (const page of pages) {
         await eventually(`${current}'s turn`, async () => {

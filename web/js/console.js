@@ -198,6 +198,7 @@ async function startSession(g) {
       case 'waiting_list': panel.setWaiting(msg.waiting); return;
       case 'device_trouble': panel.setTrouble(msg.participants); return;
       case 'need_moment': panel.setNeedMoment(msg.participants); return;
+      case 'session_clock': panel.setClock(msg.elapsed_seconds, msg.length_minutes); return;
       case 'round': session.handle(msg); panel.setRound(msg.active); return;
       case 'locked': panel.setLocked(msg.locked); return;
       case 'chat_policy': session.handle(msg); panel.setChat(msg.enabled); return;

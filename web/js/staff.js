@@ -16,6 +16,8 @@ export class StaffPanel {
     this.away = false;
 
     this.statusLine = el('p', { className: 'error', role: 'alert' });
+    this.clock = el('p', { className: 'clock', dataset: { testid: 'session-clock' }, hidden: true });
+    this.clockNotice = el('p', { className: 'banner calm', role: 'status', hidden: true });
     this.waitingList = el('ul', { className: 'plain waiting-list', 'aria-label': 'Waiting members, in order of arrival' });
     this.waitingHeading = el('h2', { id: 'waiting-heading' }, 'Waiting room');
     this.nobodyWaiting = el('li', { className: 'note' }, 'Nobody is waiting.');
@@ -43,6 +45,8 @@ export class StaffPanel {
     end.addEventListener('click', () => { this.send({ type: 'end' }); this.onEnd(); });
     root.replaceChildren(
       this.statusLine,
+      this.clock,
+      this.clockNotice,
       el('div', { className: 'row spread' }, this.waitingHeading, this.admitAll),
       this.waitingList,
       el('h2', {}, 'Raised hands'),
@@ -161,6 +165,34 @@ export class StaffPanel {
     clearInterval(this.momentTimer);
     if (this.moments.size) this.momentTimer = setInterval(() => this.setRoster(this.roster), 30000);
     this.setRoster(this.roster);
+  }
+
+  /**
+   * The session clock (facilitators only): elapsed and remaining, counted
+   * on here; a gentle notice 10 and 5 minutes before the scheduled end.
+   */
+  setClock(elapsedSeconds, lengthMinutes) {
+    const openedAt = Date.now() - elapsedSeconds * 1000;
+    const told = new Set();
+    const render = () => {
+      const elapsed = Math.floor((Date.now() - openedAt) / 60000);
+      const left = lengthMinutes - elapsed;
+      this.clock.hidden = false;
+      this.clock.textContent = left >= 0
+        ? `${elapsed} min in · ${left} min left of ${lengthMinutes}`
+        : `${elapsed} min in · ${-left} min past the scheduled ${lengthMinutes}`;
+      // One notice per mark crossed (a console opened late says it once).
+      const mark = [5, 10].find((m) => left > 0 && left <= m);
+      if (mark && !told.has(mark)) {
+        [5, 10].filter((m) => m >= mark).forEach((m) => told.add(m));
+        this.clockNotice.hidden = false;
+        this.clockNotice.textContent = `${left} minutes left in the session.`;
+        this.announce(this.clockNotice.textContent);
+      }
+    };
+    clearInterval(this.clockTimer);
+    render();
+    this.clockTimer = setInterval(render, 15000);
   }
 
   /** A round started, moved on or ended: "Next" and "End" while one runs. */

@@ -527,7 +527,14 @@ pub async fn start_session<M: MediaPlane>(
             );
         }
     }
-    let handle = state.live.start(g.id, g.capacity);
+    // The weekly window's length, or the usual 90 minutes of a process group.
+    let minutes = g
+        .window
+        .map(|w| w.duration_minutes)
+        .filter(|m| *m > 0)
+        .unwrap_or(90);
+    let length = std::time::Duration::from_secs(u64::from(minutes) * 60);
+    let handle = state.live.start(g.id, g.capacity, length);
     (
         StatusCode::CREATED,
         Json(json!({ "group": g.id.0, "session": handle.room.0 })),

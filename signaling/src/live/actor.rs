@@ -318,6 +318,7 @@ mod tests {
         let settings = RoomSettings {
             capacity: 12,
             reconnect_grace: Duration::from_secs(60),
+            length: Duration::from_secs(90 * 60),
         };
         let actor = tokio::spawn(run(
             GroupId(1),

@@ -218,7 +218,13 @@ impl<M: MediaPlane> Live<M> {
     }
 
     /// Open the group's room (if not open). Returns the session's handle.
-    pub fn start(self: &Arc<Self>, group: GroupId, capacity: usize) -> RoomHandle {
+    /// `length`: the session's scheduled length (the facilitators' clock).
+    pub fn start(
+        self: &Arc<Self>,
+        group: GroupId,
+        capacity: usize,
+        length: Duration,
+    ) -> RoomHandle {
         let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = by_group.get(&group) {
             if !h.tx.is_closed() {
@@ -239,6 +245,7 @@ impl<M: MediaPlane> Live<M> {
         let settings = RoomSettings {
             capacity,
             reconnect_grace: RECONNECT_GRACE,
+            length,
         };
         let live = self.clone();
         tokio::spawn(async move {

@@ -78,6 +78,10 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                 })
                 .collect(),
         },
+        Notice::Clock { elapsed, length } => ServerMsg::SessionClock {
+            elapsed_seconds: elapsed.as_secs(),
+            length_minutes: length.as_secs() / 60,
+        },
         Notice::Round(view) => ServerMsg::Round {
             active: view.is_some(),
             kind: view.as_ref().map(|v| match v.kind {

@@ -188,6 +188,9 @@ impl Room {
             if let Some(now) = self.clock {
                 self.send_need_moment(now, fx);
             }
+            if self.people[&id].role.is_staff() {
+                self.send_clock(id, fx);
+            }
             if self.round.is_some() {
                 self.send_round(fx);
             }
@@ -231,6 +234,7 @@ impl Room {
                     if let Some(now) = self.clock {
                         self.send_need_moment(now, fx);
                     }
+                    self.send_clock(id, fx);
                 }
             }
         }

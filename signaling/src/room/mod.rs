@@ -101,6 +101,8 @@ pub struct Room {
     clock: Option<Instant>,
     /// A round in progress.
     round: Option<rounds::Round>,
+    /// When the session opened (its first command).
+    opened: Option<Instant>,
 }
 
 impl Room {
@@ -117,6 +119,7 @@ impl Room {
             next_order: 0,
             clock: None,
             round: None,
+            opened: None,
         }
     }
 
@@ -174,6 +177,7 @@ impl Room {
     pub fn handle(&mut self, now: Instant, command: Command) -> Vec<Effect> {
         let mut fx = Vec::new();
         self.clock = Some(now);
+        self.opened.get_or_insert(now);
         match command {
             // The gate also turns arrivals away from an ended session.
             Command::Enter(arrival) => self.enter(arrival, &mut fx),

@@ -52,6 +52,19 @@ impl Room {
         }
     }
 
+    /// The session clock, to staff only (their pages count on from it).
+    pub(super) fn send_clock(&self, to: ParticipantId, fx: &mut Vec<Effect>) {
+        if let (Some(opened), Some(now)) = (self.opened, self.clock) {
+            fx.push(notify(
+                to,
+                Notice::Clock {
+                    elapsed: now.saturating_duration_since(opened),
+                    length: self.settings.length,
+                },
+            ));
+        }
+    }
+
     /// Who needs a moment and for how long, to staff only.
     pub(super) fn send_need_moment(&self, now: Instant, fx: &mut Vec<Effect>) {
         let list: Vec<(ParticipantId, Duration)> = self

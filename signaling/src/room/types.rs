@@ -18,6 +18,8 @@ pub struct RoomSettings {
     pub capacity: usize,
     /// How long an admitted member who dropped keeps their seat.
     pub reconnect_grace: Duration,
+    /// The session's scheduled length (the facilitators' clock).
+    pub length: Duration,
 }
 
 /// Everything that can happen to a room. `by` is always the participant the
@@ -340,6 +342,13 @@ pub enum Notice {
     /// Admitted participants whose microphone or camera stopped: (who,
     /// microphone, camera). Staff only.
     DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
+    /// How long the session has run, and its scheduled length. Staff only.
+    Clock {
+        /// Since the session opened.
+        elapsed: Duration,
+        /// Scheduled length.
+        length: Duration,
+    },
     /// The round in progress, or none (any more). Admitted participants.
     Round(Option<RoundView>),
     /// Members who said "I need a moment", and since how long. Staff only.

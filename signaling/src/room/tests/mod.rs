@@ -13,6 +13,7 @@ fn settings(capacity: usize) -> RoomSettings {
     RoomSettings {
         capacity,
         reconnect_grace: Duration::from_secs(30),
+        length: Duration::from_secs(90 * 60),
     }
 }
 

@@ -92,3 +92,21 @@ fn returning_to_the_waiting_room_clears_the_signal_and_stepping_away() {
     let fx = h.run(Command::Admit { by: fac, who: m });
     assert_eq!(away_in_roster(&fx), Some(false));
 }
+
+#[test]
+fn the_session_clock_is_for_staff_only() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    h.now += Duration::from_secs(600);
+    let (co, fx) = h.enter(5, Seat::Staff(AccountId(2)), Role::CoFacilitator, "Co");
+    assert!(notices_to(&fx, co).contains(&&Notice::Clock {
+        elapsed: Duration::from_secs(600),
+        length: Duration::from_secs(90 * 60),
+    }));
+    // Members are never told (the property tests check every notice).
+    let (m, _) = h.enter(2, Seat::Personal(LinkId(1)), Role::Member, "M");
+    let fx = h.run(Command::Admit { by: fac, who: m });
+    assert!(notices_to(&fx, m)
+        .iter()
+        .all(|n| !matches!(n, Notice::Clock { .. })));
+}

@@ -328,7 +328,7 @@ proptest! {
                     Effect::Notify { to, notice } if !h.room.is_admitted(*to) => {
                         prop_assert!(allowed_for_outsider(notice), "outsider {to:?} told {notice:?}");
                     }
-                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) | Notice::NeedMoment(_) } => {
+                    Effect::Notify { to, notice: Notice::WaitingList(_) | Notice::DeviceTrouble(_) | Notice::NeedMoment(_) | Notice::Clock { .. } } => {
                         prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "staff-only notice sent to a member");
                     }
                     Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
