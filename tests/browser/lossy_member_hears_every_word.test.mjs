@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { eventually, sleep, stats } from './harness.mjs';
 import { memberNetwork, sessionWithFarMember } from './netns.mjs';
 
-const WARM_UP_MS = 12000; // receiver reports show the loss, protection starts
+const WARM_UP_MS = 15000; // receiver reports show the loss, protection starts
 const WINDOW_MS = 30000;
 
 const net = memberNetwork();
@@ -56,9 +56,14 @@ test('a member on a lossy link hears every word; clean members pay nothing for i
         const concealed = delta(a, b, 'far', speaker, 'concealedSamples');
         const total = delta(a, b, 'far', speaker, 'totalSamples');
         const share = concealed / total;
-        console.log(`loss ${loss * 100}%: Far concealed ${(share * 100).toFixed(2)}% of ${speaker}'s audio`);
+        // What a listener on a clean link concealed of the same speaker in
+        // the same window: the machine's own share (three pages on two
+        // busy cores sometimes play late), not the link's.
+        const clean = speaker === 'Near' ? 'ada' : 'near';
+        const base = delta(a, b, clean, speaker, 'concealedSamples') / delta(a, b, clean, speaker, 'totalSamples');
+        console.log(`loss ${loss * 100}%: Far concealed ${(share * 100).toFixed(2)}% of ${speaker}'s audio (a clean listener ${(base * 100).toFixed(2)}%)`);
         assert.ok(total > 48000 * 20, `Far received too little of ${speaker}'s audio`);
-        assert.ok(share <= limit, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker} at ${loss * 100}% loss (limit ${limit * 100}%)`);
+        assert.ok(share <= limit + base, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker} at ${loss * 100}% loss (limit ${limit * 100}% over the clean listener's ${(base * 100).toFixed(2)}%)`);
       }
       // Clean listeners get exactly what the speaker sent (plain Opus).
       for (const [listener, speaker, speakerPage] of [['ada', 'Near', 'near'], ['near', adaName, 'ada']]) {
