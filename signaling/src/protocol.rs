@@ -130,6 +130,13 @@ pub enum ClientMsg {
         /// Raised.
         raised: bool,
     },
+    /// Take a member into the side room (a facilitator or co-facilitator).
+    SideRoomStart {
+        /// The member.
+        participant: u64,
+    },
+    /// End the side room (a facilitator or co-facilitator).
+    SideRoomEnd,
     /// Open a round (the moderator).
     RoundStart {
         /// `check_in`, `check_out` or `round`.
@@ -366,6 +373,17 @@ pub enum ServerMsg {
     DeviceTrouble {
         /// Participants with a stopped microphone or camera.
         participants: Vec<DeviceTroubleItem>,
+    },
+    /// Who is in the side room; both absent when there is none. A page
+    /// in it says "you are in a side room with …", the others "… stepped
+    /// out with …".
+    SideRoom {
+        /// The facilitator in it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<u64>,
+        /// The member in it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        member: Option<u64>,
     },
     /// The session clock (staff only): the page counts on from it and gives
     /// the facilitators alone a gentle notice 10 and 5 minutes before the end.

@@ -122,6 +122,14 @@ export async function facilitatorStarts(page, groupName, coFacilitator = '') {
   return link;
 }
 
+/** Co-facilitator `account` logs in, accepts the invitation to `groupName` and joins its session. */
+export async function coFacilitatorJoins(page, account, groupName) {
+  await logIn(page, account);
+  await page.click(tid('invitation-accept'));
+  await page.locator('section.card[data-group]', { hasText: groupName }).locator(tid('session-start')).click();
+  await page.locator('#session-screen').waitFor({ state: 'visible' });
+}
+
 /** A member opens the link, names themself, agrees and knocks. */
 export async function memberKnocks(page, link, name) {
   await page.goto(link);

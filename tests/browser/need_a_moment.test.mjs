@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  eventually, facilitatorStarts, launch, logIn, memberKnocks, newPage, startHaven, tid,
+  coFacilitatorJoins, eventually, facilitatorStarts, launch, memberKnocks, newPage, startHaven, tid,
 } from './harness.mjs';
 
 test('need a moment reaches the facilitators only; stepping away shows on the tile', { timeout: 180000 }, async () => {
@@ -15,10 +15,7 @@ test('need a moment reaches the facilitators only; stepping away shows on the ti
     const ada = await newPage(browser, haven.base);
     const link = await facilitatorStarts(ada, 'Friday group', 'bea');
     const bea = await newPage(browser, haven.base);
-    await logIn(bea, 'bea');
-    await bea.click(tid('invitation-accept'));
-    await bea.locator('section.card[data-group]', { hasText: 'Friday group' }).locator(tid('session-start')).click();
-    await bea.locator('#session-screen').waitFor({ state: 'visible' });
+    await coFacilitatorJoins(bea, 'bea', 'Friday group');
     const river = await newPage(browser, haven.base);
     const sam = await newPage(browser, haven.base);
     await memberKnocks(river, link, 'River');

@@ -200,6 +200,7 @@ async function startSession(g) {
       case 'need_moment': panel.setNeedMoment(msg.participants); return;
       case 'session_clock': panel.setClock(msg.elapsed_seconds, msg.length_minutes); return;
       case 'round': session.handle(msg); panel.setRound(msg.active); return;
+      case 'side_room': session.handle(msg); panel.setSideRoom(msg.host !== undefined); return;
       case 'locked': panel.setLocked(msg.locked); return;
       case 'chat_policy': session.handle(msg); panel.setChat(msg.enabled); return;
       default: session.handle(msg);

@@ -202,6 +202,7 @@ export class Session {
       case 'slot': this.slots.set(msg.slot, msg); this.attachAll(); return true;
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
       case 'round': this.showRound(msg); return true;
+      case 'side_room': this.showSideRoom(msg); return true;
       case 'video_paused':
         this.ui.videoPaused.hidden = !msg.paused;
         return true;
@@ -300,6 +301,31 @@ export class Session {
     this.applyLocal();
     this.channel.send({ type: 'media', audio: this.audioOn, video: this.videoOn });
     this.renderControls();
+  }
+
+  /**
+   * The side room, worded for this page's side: the two inside are told
+   * only they hear each other; the group gets a neutral line.
+   */
+  showSideRoom(msg) {
+    const { sideRoomBanner, steppedOut } = this.ui;
+    const active = msg.host !== undefined && msg.member !== undefined;
+    const was = Boolean(this.sideRoom);
+    this.sideRoom = active ? { host: msg.host, member: msg.member } : null;
+    const name = (id) => id2name(this.roster, id, this.selfName, this.you) || 'Someone';
+    const inside = active && (msg.host === this.you || msg.member === this.you);
+    sideRoomBanner.hidden = !inside;
+    steppedOut.hidden = !active || inside;
+    if (inside) {
+      const other = msg.host === this.you ? msg.member : msg.host;
+      sideRoomBanner.textContent = `You are in a side room with ${name(other)}. Only the two of you hear and see each other; the group does not.`;
+      this.announce(sideRoomBanner.textContent);
+    } else if (active) {
+      steppedOut.textContent = `${name(msg.member)} stepped out with ${name(msg.host)}.`;
+      this.announce(steppedOut.textContent);
+    } else if (was) {
+      this.announce('Everyone is back together.');
+    }
   }
 
   /** The round in progress: its order, whose turn it is, "Pass" on yours. */

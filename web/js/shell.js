@@ -33,6 +33,8 @@ const SESSION_SHELL = `
     <span class="honest">This session cannot be recorded by Haven.</span>
     <p id="reconnecting" class="banner" role="status" hidden>Your connection dropped. Reconnecting…</p>
     <p id="facilitator-away" class="banner" role="status" hidden>The facilitator's connection dropped. Please wait; nobody new can join meanwhile.</p>
+    <p id="side-room-banner" class="banner calm" role="status" data-testid="side-room-banner" hidden></p>
+    <p id="stepped-out" class="banner calm" role="status" data-testid="stepped-out-notice" hidden></p>
     <p id="video-paused" class="banner calm" role="status" data-testid="video-paused" hidden>Video paused to keep voices clear. It comes back by itself when your connection allows.</p>
   </div>
   <div class="session-body">
@@ -89,6 +91,8 @@ export function sessionShell() {
     away: $('facilitator-away'),
     ui: {
       videoPaused: $('video-paused'),
+      sideRoomBanner: $('side-room-banner'),
+      steppedOut: $('stepped-out'),
       micBtn: $('mute-self'),
       camBtn: $('camera-self'),
       handBtn: $('raise-hand'),

@@ -33,6 +33,8 @@ export class StaffPanel {
     this.chatBtn.addEventListener('click', () => this.send({ type: 'set_chat', enabled: !this.chat }));
     this.takeOver = el('button', { type: 'button', hidden: true, dataset: { testid: 'take-over' } }, 'Take over facilitation');
     this.takeOver.addEventListener('click', () => this.send({ type: 'take_over' }));
+    this.sideRoomEnd = el('button', { type: 'button', dataset: { testid: 'side-room-end' }, hidden: true }, 'Bring them back from the side room');
+    this.sideRoomEnd.addEventListener('click', () => this.send({ type: 'side_room_end' }));
     this.roundKind = el('select', { id: 'round-kind', 'aria-label': 'Kind of round' },
       el('option', { value: 'check_in' }, 'Check-in'), el('option', { value: 'check_out' }, 'Check-out'), el('option', { value: 'round' }, 'Round'));
     this.roundStart = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'round-start' } }, 'Start a round');
@@ -53,6 +55,7 @@ export class StaffPanel {
       this.hands,
       el('h2', {}, 'In the session'),
       this.people,
+      el('div', { className: 'row' }, this.sideRoomEnd),
       el('div', { className: 'row' }, this.roundKind, this.roundStart, this.roundNext, this.roundEnd),
       el('div', { className: 'row' }, this.lockBtn, this.chatBtn, this.takeOver),
       el('div', { className: 'row' }, end),
@@ -195,6 +198,13 @@ export class StaffPanel {
     this.clockTimer = setInterval(render, 15000);
   }
 
+  /** A side room runs (its end button) or not (a side-room button per member). */
+  setSideRoom(active) {
+    this.sideRoomActive = active;
+    this.sideRoomEnd.hidden = !active;
+    this.setRoster(this.roster);
+  }
+
   /** A round started, moved on or ended: "Next" and "End" while one runs. */
   setRound(active) {
     this.roundNext.hidden = !active;
@@ -233,6 +243,11 @@ export class StaffPanel {
       const remove = el('button', { type: 'button', className: 'danger', dataset: { testid: 'participant-remove' }, 'aria-label': `Remove ${p.name} from the session` }, 'Remove');
       remove.addEventListener('click', () => this.send({ type: 'remove', participant: p.id }));
       controls.push(mute, cam, back, remove);
+    }
+    if (mine && mine.role !== 'member' && p.role === 'member' && !this.sideRoomActive) {
+      const aside = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'side-room' }, 'aria-label': `Take ${p.name} into a side room` }, 'Side room');
+      aside.addEventListener('click', () => this.send({ type: 'side_room_start', participant: p.id }));
+      controls.push(aside);
     }
     if (moderating && p.role === 'co_facilitator' && mine) {
       const hand = el('button', { type: 'button', className: 'secondary', 'aria-label': `Hand facilitation to ${p.name}` }, 'Hand over');

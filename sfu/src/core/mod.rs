@@ -223,6 +223,11 @@ impl SfuCore {
         for other in others {
             room.unsubscribe(other, id, &mut self.outbox);
         }
+        // A choice not to receive it held for this connection of it; the
+        // control plane says it again if it comes back (a side room).
+        for other in room.participants.values_mut() {
+            other.unsubscribed.retain(|p| *p != id);
+        }
         room.speakers.remove(id);
         if room.participants.is_empty() {
             let room = self.rooms.remove(&room_id).expect("present");

@@ -198,6 +198,20 @@ impl<M: MediaPlane> Actor<M> {
                         tracing::warn!(room = %self.room_id, participant = %who, error = %e, "media plane: publish permission failed");
                     }
                 }
+                Effect::MediaRoute {
+                    subscriber,
+                    publisher,
+                    receive,
+                } => {
+                    if let Err(e) = self
+                        .media
+                        .set_subscription(self.room_id, subscriber, publisher, receive)
+                        .await
+                    {
+                        self.metrics.trouble(MediaTrouble::Route);
+                        tracing::warn!(room = %self.room_id, %subscriber, %publisher, error = %e, "media plane: route failed");
+                    }
+                }
                 Effect::MediaView { who, view } => {
                     if let Err(e) = self.media.set_view(self.room_id, who, view).await {
                         self.metrics.trouble(MediaTrouble::View);
@@ -244,11 +258,13 @@ impl<M: MediaPlane> Actor<M> {
                 },
             ),
             MediaEvent::ActiveSpeaker { participant, .. } => {
+                // Nobody learns who speaks on the other side of a side room.
                 let admitted: Vec<ParticipantId> = self
                     .conn_of
                     .keys()
                     .copied()
                     .filter(|p| self.room.is_admitted(*p))
+                    .filter(|p| participant.is_none_or(|s| self.room.hears(*p, s)))
                     .collect();
                 for p in admitted {
                     self.send_to(

@@ -64,12 +64,19 @@ pub enum MediaTrouble {
     EventDropped,
     /// Telling the media plane what a page shows failed.
     View,
+    /// Changing who receives whom (the side room) failed.
+    Route,
 }
 
 impl MediaTrouble {
     /// All of them, in the order of the counters.
-    pub const ALL: [MediaTrouble; 4] =
-        [Self::Remove, Self::Publish, Self::EventDropped, Self::View];
+    pub const ALL: [MediaTrouble; 5] = [
+        Self::Remove,
+        Self::Publish,
+        Self::EventDropped,
+        Self::View,
+        Self::Route,
+    ];
 
     /// The label in the metrics.
     pub fn as_str(self) -> &'static str {
@@ -78,6 +85,7 @@ impl MediaTrouble {
             Self::Publish => "publish",
             Self::EventDropped => "event_dropped",
             Self::View => "view",
+            Self::Route => "route",
         }
     }
 }

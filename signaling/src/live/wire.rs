@@ -78,6 +78,10 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                 })
                 .collect(),
         },
+        Notice::SideRoom(pair) => ServerMsg::SideRoom {
+            host: pair.map(|(h, _)| h.0),
+            member: pair.map(|(_, m)| m.0),
+        },
         Notice::Clock { elapsed, length } => ServerMsg::SessionClock {
             elapsed_seconds: elapsed.as_secs(),
             length_minutes: length.as_secs() / 60,
@@ -276,6 +280,11 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
             camera: camera_stopped,
         },
         ClientMsg::RaiseHand { raised } => Command::RaiseHand { by, raised },
+        ClientMsg::SideRoomStart { participant } => Command::SideRoomStart {
+            by,
+            who: p(participant),
+        },
+        ClientMsg::SideRoomEnd => Command::SideRoomEnd { by },
         ClientMsg::RoundStart { kind } => Command::RoundStart {
             by,
             kind: match kind {

@@ -194,6 +194,9 @@ impl Room {
             if self.round.is_some() {
                 self.send_round(fx);
             }
+            if self.side_room.is_some() {
+                self.send_side_room(fx);
+            }
         } else {
             fx.push(notify(id, Notice::Waiting));
             self.send_waiting_list(fx);
@@ -226,6 +229,9 @@ impl Room {
                 self.broadcast_roster(fx);
                 if self.round.is_some() {
                     self.send_round(fx);
+                }
+                if self.side_room.is_some() {
+                    self.send_side_room(fx);
                 }
                 if is_staff {
                     // The staff-only lists, which a new page does not have.

@@ -13,6 +13,7 @@ mod moderation;
 mod moments;
 mod presence;
 mod rounds;
+mod side_room;
 mod types;
 mod views;
 
@@ -103,6 +104,8 @@ pub struct Room {
     round: Option<rounds::Round>,
     /// When the session opened (its first command).
     opened: Option<Instant>,
+    /// A member taken aside by a facilitator.
+    side_room: Option<side_room::SideRoom>,
 }
 
 impl Room {
@@ -120,6 +123,7 @@ impl Room {
             clock: None,
             round: None,
             opened: None,
+            side_room: None,
         }
     }
 
@@ -299,6 +303,8 @@ impl Room {
                 }
             }
             Command::Chat { by, to, text } => self.chat(by, to, text, &mut fx),
+            Command::SideRoomStart { by, who } => self.start_side_room(by, who, &mut fx),
+            Command::SideRoomEnd { by } => self.end_side_room_by(by, &mut fx),
             Command::RoundStart { by, kind } => self.start_round(by, kind, &mut fx),
             Command::RoundNext { by } => self.next_turn(by, &mut fx),
             Command::RoundPass { by } => self.pass_turn(by, &mut fx),
@@ -338,6 +344,7 @@ impl Room {
                         audio,
                         video,
                     });
+                    self.route_newcomer(by, &mut fx);
                 }
                 _ => fx.push(refuse(by, Refusal::NotAllowed)),
             },

@@ -80,6 +80,9 @@ impl Room {
         if self.round.is_some() {
             self.send_round(fx);
         }
+        if self.side_room.is_some() {
+            self.send_side_room(fx);
+        }
         self.send_waiting_list(fx);
         true
     }
@@ -189,6 +192,7 @@ impl Room {
         if let (true, Some(now)) = (had_moment, self.clock) {
             self.send_need_moment(now, fx);
         }
+        self.leaving_side_room(who, fx);
         if self.round.is_some() {
             self.send_round(fx);
         }
@@ -313,7 +317,8 @@ impl Room {
         }
         match to {
             None => {
-                for id in self.admitted() {
+                // Never across the side room's wall.
+                for id in self.admitted().into_iter().filter(|id| self.hears(by, *id)) {
                     fx.push(notify(
                         id,
                         Notice::Chat {
@@ -329,7 +334,7 @@ impl Room {
                     r.stage == Stage::Admitted
                         && to != by
                         && (sender.role.is_staff() || r.role.is_staff())
-                });
+                }) && self.hears(by, to);
                 if !recipient_ok {
                     fx.push(refuse(by, Refusal::NoSuchParticipant));
                     return;

@@ -76,6 +76,7 @@ impl Room {
         if let (Some(_), Some(now)) = (p.moment, self.clock) {
             self.send_need_moment(now, fx);
         }
+        self.leaving_side_room(id, fx);
         if self.round.is_some() {
             self.send_round(fx);
         }

@@ -145,6 +145,18 @@ pub enum Command {
         /// The camera stopped.
         camera: bool,
     },
+    /// A facilitator takes a member into the side room.
+    SideRoomStart {
+        /// The facilitator or co-facilitator.
+        by: ParticipantId,
+        /// The member.
+        who: ParticipantId,
+    },
+    /// A facilitator ends the side room.
+    SideRoomEnd {
+        /// The facilitator or co-facilitator.
+        by: ParticipantId,
+    },
     /// The moderator opens a round.
     RoundStart {
         /// The moderator.
@@ -239,6 +251,8 @@ impl Command {
             Command::DeviceTrouble { .. } => "device_trouble",
             Command::NeedMoment { .. } => "need_moment",
             Command::RoundStart { .. } => "round_start",
+            Command::SideRoomStart { .. } => "side_room_start",
+            Command::SideRoomEnd { .. } => "side_room_end",
             Command::RoundNext { .. } => "round_next",
             Command::RoundPass { .. } => "round_pass",
             Command::RoundEnd { .. } => "round_end",
@@ -342,6 +356,9 @@ pub enum Notice {
     /// Admitted participants whose microphone or camera stopped: (who,
     /// microphone, camera). Staff only.
     DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
+    /// Who is in the side room (the facilitator, the member), or nobody.
+    /// Admitted participants (each page words it for its side).
+    SideRoom(Option<(ParticipantId, ParticipantId)>),
     /// How long the session has run, and its scheduled length. Staff only.
     Clock {
         /// Since the session opened.
@@ -447,6 +464,15 @@ pub enum Effect {
         audio: bool,
         /// Camera.
         video: bool,
+    },
+    /// Whether `subscriber` receives `publisher` (the side room).
+    MediaRoute {
+        /// Who would receive.
+        subscriber: ParticipantId,
+        /// Whose media.
+        publisher: ParticipantId,
+        /// Receive or not.
+        receive: bool,
     },
     /// Which video layers fit the participant's tiles.
     MediaView {

@@ -8,6 +8,7 @@ use super::*;
 mod moments;
 mod properties;
 mod rounds;
+mod side_room;
 
 fn settings(capacity: usize) -> RoomSettings {
     RoomSettings {

@@ -77,6 +77,12 @@ enum Step {
     View {
         by: u8,
     },
+    /// A side room: started by `by` with `who`, or ended by `by`.
+    Side {
+        by: u8,
+        who: u8,
+        end: bool,
+    },
     /// A round: opened, moved on, or passed (by whoever `by` is).
     Round {
         by: u8,
@@ -127,6 +133,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => who.clone().prop_map(|by| Step::View { by }),
         1 => (who.clone(), any::<bool>()).prop_map(|(by, on)| Step::Moment { by, on }),
         2 => (who.clone(), 0u8..4).prop_map(|(by, what)| Step::Round { by, what }),
+        2 => (who.clone(), who.clone(), any::<bool>()).prop_map(|(by, who, end)| Step::Side { by, who, end }),
         2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
         1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
         2 => who.clone().prop_map(|who| Step::Reconnect { who }),
@@ -194,6 +201,8 @@ proptest! {
         let mut next_conn = 100u64;
         // What the media plane was told to carry, and who is force-muted.
         let mut carried: HashSet<ParticipantId> = HashSet::new();
+        // (subscriber, publisher) pairs the media plane was told not to route.
+        let mut unrouted: HashSet<(ParticipantId, ParticipantId)> = HashSet::new();
         let mut forced: HashSet<ParticipantId> = HashSet::new();
         let mut barred_keys: HashSet<String> = HashSet::new();
         let mut barred_links: HashSet<Seat> = HashSet::new();
@@ -241,6 +250,10 @@ proptest! {
                 Step::Offer { by } => h.run(Command::Offer { by: pick(&ids, by), sdp: "v=0".into() }),
                 Step::End { by } => h.run(Command::End { by: pick(&ids, by) }),
                 Step::Trouble { by, mic } => h.run(Command::DeviceTrouble { by: pick(&ids, by), mic, camera: false }),
+                Step::Side { by, who, end } => {
+                    let by = pick(&ids, by);
+                    h.run(if end { Command::SideRoomEnd { by } } else { Command::SideRoomStart { by, who: pick(&ids, who) } })
+                }
                 Step::Round { by, what } => {
                     let by = pick(&ids, by);
                     h.run(match what {
@@ -288,7 +301,15 @@ proptest! {
             for e in &fx {
                 match e {
                     Effect::MediaAdd { who, .. } => { carried.insert(*who); }
-                    Effect::MediaRemove { who } => { carried.remove(who); }
+                    Effect::MediaRemove { who } => {
+                        carried.remove(who);
+                        // The media plane forgets its choices about them.
+                        unrouted.retain(|(a, b)| a != who && b != who);
+                    }
+                    Effect::MediaRoute { subscriber, publisher, receive } => {
+                        prop_assert!(carried.contains(subscriber) && carried.contains(publisher), "a route for someone not in the media plane");
+                        if *receive { unrouted.remove(&(*subscriber, *publisher)); } else { unrouted.insert((*subscriber, *publisher)); }
+                    }
                     Effect::Audit { action: AuditAction::Muted, subject, .. } => {
                         if lifting { forced.remove(subject); } else { forced.insert(*subject); }
                     }
@@ -298,6 +319,19 @@ proptest! {
             for e in &fx {
                 if let Effect::MediaPublish { who, audio: true, .. } = e {
                     prop_assert!(!forced.contains(who), "{:?} unmuted at the SFU while force-muted, by {:?}", who, s);
+                }
+            }
+            // The side room's wall: no media route between the two sides,
+            // every route within one.
+            for a in &carried {
+                for b in carried.iter().filter(|b| *b != a) {
+                    prop_assert_eq!(h.room.hears(*a, *b), !unrouted.contains(&(*a, *b)), "route {:?} <- {:?} after {:?}", a, b, s);
+                }
+            }
+            // No chat across it either.
+            for e in &fx {
+                if let Effect::Notify { to, notice: Notice::Chat { from, .. } } = e {
+                    prop_assert!(h.room.hears(*from, *to), "chat from {:?} crossed to {:?}", from, to);
                 }
             }
             for who in &carried {
