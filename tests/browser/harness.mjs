@@ -130,6 +130,13 @@ export async function coFacilitatorJoins(page, account, groupName) {
   await page.locator('#session-screen').waitFor({ state: 'visible' });
 }
 
+/** In the console's participant list, open `name`'s action menu and click `action` (a test id). */
+export async function participantAction(page, name, action) {
+  const row = page.locator(`${tid('participant-row')}[data-name="${name}"]`);
+  if (!(await row.locator('details.menu').evaluate((d) => d.open))) await row.locator(tid('participant-menu')).click();
+  await row.locator(tid(action)).click();
+}
+
 /** A member opens the link, names themself, agrees and knocks. */
 export async function memberKnocks(page, link, name) {
   await page.goto(link);

@@ -1,8 +1,8 @@
 // Screenshots of the main screens, made from real sessions (written under
 // target/screenshots/; `HAVEN_SCREENSHOTS=docs/screenshots` refreshes the
 // committed copies): device check, waiting room, the facilitator
-// console with a waiting list, and the gallery with 4 and 13 people on a
-// laptop and a phone. Each step also asserts what the screen must show.
+// console with a waiting list and with 13 people, and the gallery with 4
+// and 13 people on a laptop and a phone. Each step also asserts what the screen must show.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +67,13 @@ test('screenshots of the main screens', { timeout: 300000 }, async () => {
       const s = await sam.evaluate(() => window.havenStats());
       return names.every((n) => s[n] && s[n].audioBytes > 0);
     }, 60000);
+    // The console fits thirteen on a laptop: one line per person, every
+    // row on screen without scrolling the participant list.
+    const rows = await fac.locator(tid('participant-row')).evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+    const facHeight = await fac.evaluate(() => document.querySelector('.side').getBoundingClientRect().bottom);
+    assert.equal(rows.length, 12);
+    for (const r of rows) assert.ok(r.bottom <= facHeight && r.height < 40, `a participant row is off screen or too tall: ${JSON.stringify(r)}`);
+    await shot(fac, 'console-13');
     await sleep(1500);
     await shot(sam, 'gallery-13-desktop');
     await shot(kim, 'gallery-13-phone');

@@ -6,7 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, facilitatorStarts, launch, memberKnocks, newPage, sleep, startHaven, stats, tid } from './harness.mjs';
+import {
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, participantAction, sleep, startHaven, stats, tid,
+} from './harness.mjs';
 
 async function mediaFlows(page, names) {
   const a = await stats(page);
@@ -74,7 +76,7 @@ test('facilitator and members in real browsers', { timeout: 240000 }, async () =
     }
 
     // Mute Sam: Sam's audio stops arriving on the others' pages.
-    await fac.locator(`[data-testid="participant-row"][data-name="Sam"] ${tid('participant-mute')}`).click();
+    await participantAction(fac, 'Sam', 'participant-mute');
     await eventually('Sam is told', async () => (await members.Sam.locator(tid('mute-self')).innerText()).includes('Muted by facilitator'));
     await sleep(1000);
     for (const page of [fac, members.Kim]) {
@@ -86,13 +88,13 @@ test('facilitator and members in real browsers', { timeout: 240000 }, async () =
     }
 
     // Return Kim to the waiting room: Kim sees the waiting screen, the others lose the tile.
-    await fac.locator(`[data-testid="participant-row"][data-name="Kim"] ${tid('participant-return')}`).click();
+    await participantAction(fac, 'Kim', 'participant-return');
     await members.Kim.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
     await eventually('Kim leaves the gallery', async () => (await members.Sam.locator(`${tid('tile')}[data-name="Kim"]`).count()) === 0);
     assert.equal(await members.Kim.locator(tid('tile')).count(), 0);
 
     // Remove Sam.
-    await fac.locator(`[data-testid="participant-row"][data-name="Sam"] ${tid('participant-remove')}`).click();
+    await participantAction(fac, 'Sam', 'participant-remove');
     await members.Sam.locator('#ended-screen').waitFor({ state: 'visible' });
     assert.match(await members.Sam.locator('#ended-title').innerText(), /removed/);
 

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  coFacilitatorJoins, eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
+  coFacilitatorJoins, eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, participantAction, sleep, startHaven,
+  stats, tid,
 } from './harness.mjs';
 
 /**
@@ -50,7 +51,7 @@ test('a side room: two hear only each other, the group goes on without them', { 
       }, 60000);
     }
 
-    await ada.locator(`${tid('participant-row')}[data-name="River"] ${tid('side-room')}`).click();
+    await participantAction(ada, 'River', 'side-room');
     await sleep(2000);
     const riverGot = await audioDuring(river, 3000);
     const samGot = await audioDuring(sam, 3000);

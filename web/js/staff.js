@@ -25,7 +25,9 @@ export class StaffPanel {
     this.entries = new Map();
     this.admitAll = el('button', { type: 'button', dataset: { testid: 'admit-all' } }, 'Admit all');
     this.admitAll.addEventListener('click', () => this.send({ type: 'admit_all' }));
-    this.people = el('ul', { className: 'plain', 'aria-label': 'People in the session' });
+    this.people = el('ul', { className: 'plain people', 'aria-label': 'People in the session' });
+    /** Whose action menu is open (kept across roster updates). */
+    this.openMenu = null;
     this.hands = el('ol', { 'aria-label': 'Raised hands, in order' });
     this.lockBtn = el('button', { type: 'button', className: 'secondary', 'aria-pressed': 'false' }, 'Lock the session');
     this.lockBtn.addEventListener('click', () => this.send({ type: 'lock', locked: !this.locked }));
@@ -262,9 +264,22 @@ export class StaffPanel {
     const minutes = since === undefined ? 0 : Math.floor((Date.now() - since) / 60000);
     const moment = since === undefined ? null : el('span', { className: 'moment', dataset: { testid: 'need-moment-flag' }, title: 'Said privately to the facilitators' },
       ` needs a moment${minutes ? ` · ${minutes} min` : ''}`);
+    // One line per person: name, states, and the actions in a menu, so
+    // thirteen people fit a laptop's console without scrolling.
+    let menu = null;
+    if (controls.length) {
+      for (const c of controls) c.addEventListener('click', () => { this.openMenu = null; });
+      const summary = el('summary', { dataset: { testid: 'participant-menu' }, 'aria-label': `Actions for ${p.name}` }, '⋯');
+      menu = el('details', { className: 'menu' }, summary, el('div', { className: 'menu-items' }, ...controls));
+      menu.open = this.openMenu === p.id;
+      menu.addEventListener('toggle', () => {
+        if (menu.open) this.openMenu = p.id;
+        else if (this.openMenu === p.id) this.openMenu = null;
+      });
+    }
     return el('li', { dataset: { testid: 'participant-row', name: p.name } },
-      el('span', { className: 'who' }, p.name), icon, moment, facts.length ? ` (${facts.join(', ')})` : '',
-      controls.length ? el('div', { className: 'row' }, ...controls) : null);
+      el('span', { className: 'who' }, p.name), icon, moment,
+      el('span', { className: 'facts' }, facts.join(', ')), menu);
   }
 
   setLocked(locked) {
