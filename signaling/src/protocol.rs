@@ -384,6 +384,10 @@ pub enum ServerMsg {
         /// The member in it.
         #[serde(skip_serializing_if = "Option::is_none")]
         member: Option<u64>,
+        /// The group's line for the others, with `{member}` and
+        /// `{facilitator}` (absent: the page's default; `""`: no line).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     /// The session clock (staff only): the page counts on from it and gives
     /// the facilitators alone a gentle notice 10 and 5 minutes before the end.

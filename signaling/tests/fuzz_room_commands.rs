@@ -88,7 +88,7 @@ proptest! {
         capacity in 0usize..4,
     ) {
         let mut now = Instant::now();
-        let mut room = Room::new(RoomSettings { capacity, reconnect_grace: Duration::from_secs(30), length: Duration::from_secs(5400) });
+        let mut room = Room::new(RoomSettings { capacity, reconnect_grace: Duration::from_secs(30), length: Duration::from_secs(5400), stepped_out_notice: None });
         for (command, secs) in steps {
             now += Duration::from_secs(secs);
             let admission = matches!(command, Command::Admit { .. } | Command::AdmitAll { .. });

@@ -3,9 +3,11 @@
 // turn it is over. (And the session clock shows on the console only.)
 
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  eventually, facilitatorStarts, launch, memberKnocks, newPage, startHaven, tid,
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, SCREENSHOTS, startHaven, tid,
 } from './harness.mjs';
 
 /** The round as a page shows it: names in order, and whose turn it is. */
@@ -50,6 +52,8 @@ test('a round goes through three people in order', { timeout: 180000 }, async ()
     assert.ok(await sam.locator(tid('round-pass')).isHidden(), 'only the speaker may pass');
     await ada.click(tid('round-next'));
     await everyoneSees('Sam');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await sam.screenshot({ path: join(SCREENSHOTS, 'round-in-progress.png') });
     await sam.click(tid('round-pass'));
     const facilitator = names[2];
     await everyoneSees(facilitator);

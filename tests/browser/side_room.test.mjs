@@ -6,10 +6,12 @@
 // SFU's: what is measured is what each page receives (getStats).
 
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  coFacilitatorJoins, eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, participantAction, sleep, startHaven,
-  stats, tid,
+  coFacilitatorJoins, eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, participantAction, SCREENSHOTS,
+  sleep, startHaven, stats, tid,
 } from './harness.mjs';
 
 /**
@@ -65,6 +67,13 @@ test('a side room: two hear only each other, the group goes on without them', { 
     for (const page of [sam, bea]) {
       assert.match(await page.locator(tid('stepped-out-notice')).innerText(), /River stepped out with ada/);
     }
+    // Nor are they seen: their tiles show no (frozen) picture.
+    for (const n of ['River', 'ada']) {
+      assert.ok(await sam.locator(`${tid('tile')}[data-name="${n}"] video`).evaluate((v) => v.srcObject === null), `Sam still shows ${n}'s picture`);
+    }
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await river.screenshot({ path: join(SCREENSHOTS, 'side-room-inside.png') });
+    await sam.screenshot({ path: join(SCREENSHOTS, 'side-room-outside.png') });
 
     await bea.click(tid('side-room-end'));
     for (const [page, me] of [[river, 'River'], [sam, 'Sam']]) {

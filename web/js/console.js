@@ -108,13 +108,42 @@ function groupCard(g) {
     el('p', { className: 'note' }, 'A personal link marks its holder as known in the waiting room. Label it with initials, not a full name.'),
     el('label', { htmlFor: `link-label-${g.id}` }, 'Label'), label, add, links);
   details.addEventListener('toggle', () => { if (details.open) loadLinks(g, links); });
+  const words = g.role === 'facilitator' ? wordsEditor(g) : null;
   return el('section', { className: 'card', dataset: { group: String(g.id) }, 'aria-label': g.name },
     el('h2', {}, g.name),
     el('p', { className: 'note' }, `Up to ${g.capacity} members${g.co_facilitator ? ` · co-facilitator ${g.co_facilitator}` : ''}${g.co_facilitator_invited ? ` · ${g.co_facilitator_invited} invited to co-facilitate (until they accept, nobody is)` : ''}${g.role === 'co_facilitator' ? ' · you co-facilitate' : ''}`),
     el('p', {}, 'Group invite link: ', link),
     el('div', { className: 'row' }, copy, startBtn),
     replace,
-    details);
+    details,
+    words);
+}
+
+/** Haven's group agreement, as the join page shows it until a group has its own. */
+const DEFAULT_AGREEMENT = [
+  'What is said in the group stays in the group.',
+  'Join from a private space where nobody else can see or hear the session.',
+  'Headphones are recommended, so others\' voices stay with you.',
+  'Do not record, photograph or share the session.',
+].join('\n');
+const DEFAULT_STEPPED_OUT = '{member} stepped out with {facilitator}.';
+
+/** The facilitator's own words: the agreement and the side-room line. */
+function wordsEditor(g) {
+  const agreement = el('textarea', { id: `agreement-${g.id}`, rows: 5, maxLength: 2000, dataset: { testid: 'agreement-edit' } });
+  agreement.value = g.agreement ?? DEFAULT_AGREEMENT;
+  const line = el('input', { type: 'text', id: `stepped-out-${g.id}`, maxLength: 200, dataset: { testid: 'stepped-out-edit' } });
+  line.value = g.stepped_out_notice ?? DEFAULT_STEPPED_OUT;
+  const save = el('button', { type: 'button', className: 'secondary', dataset: { testid: 'agreement-save' } }, 'Save');
+  save.addEventListener('click', async () => {
+    const r = await api('POST', `/api/groups/${g.id}/words`, { agreement: agreement.value, stepped_out_notice: line.value });
+    announce(r.ok ? 'Saved. Members see it from their next visit to the link.' : (r.data ? r.data.message : 'Could not save.'));
+  });
+  return el('details', {},
+    el('summary', {}, 'Group agreement and wording'),
+    el('label', { htmlFor: agreement.id }, 'The agreement members accept before they knock (one point per line)'), agreement,
+    el('label', { htmlFor: line.id }, 'What the group sees while someone is in the side room ({member}, {facilitator}; empty: nothing)'), line,
+    save);
 }
 
 /**

@@ -68,6 +68,13 @@ export class Gallery {
     const t = this.tiles.get(id);
     if (!t) return;
     const live = tracks.filter(Boolean);
+    if (live.length === 0) {
+      // Nothing routed to this page for them (a side room): no frozen last
+      // frame, the initial shows instead.
+      t.stream = null;
+      t.video.srcObject = null;
+      return;
+    }
     const same = t.stream && live.length === t.stream.getTracks().length && live.every((x) => t.stream.getTracks().includes(x));
     if (same) return;
     t.stream = new MediaStream(live);

@@ -204,6 +204,16 @@ $('speaker-test').addEventListener('click', async () => {
   }
 });
 $('join-form').addEventListener('submit', knock);
+// The group's own agreement, if its facilitator wrote one (else the default
+// in the page stays).
+fetch(`/api/invite/${encodeURIComponent(token)}`).then((r) => (r.ok ? r.json() : null)).then((data) => {
+  if (!data || !Array.isArray(data.agreement) || data.agreement.length === 0) return;
+  $('agreement').replaceChildren(...data.agreement.map((point) => {
+    const li = document.createElement('li');
+    li.textContent = point;
+    return li;
+  }));
+}).catch(() => {});
 $('waiting-leave').addEventListener('click', leave);
 $('camera-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));
 $('mic-select').addEventListener('change', () => setupDevices($('mic-select').value, $('camera-select').value));

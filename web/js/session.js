@@ -199,7 +199,17 @@ export class Session {
     switch (msg.type) {
       case 'answer': this.link.answer(msg.sdp).then(() => this.attachAll()); return true;
       case 'roster': this.setRoster(msg.participants); return true;
-      case 'slot': this.slots.set(msg.slot, msg); this.attachAll(); return true;
+      case 'slot': {
+        // A slot that no longer carries someone (they left, or a side room
+        // separates us): their tile stops showing the last frame.
+        const before = this.slots.get(msg.slot);
+        if (before && before.participant !== null && before.participant !== undefined && before.participant !== msg.participant) {
+          this.gallery.attach(before.participant, []);
+        }
+        this.slots.set(msg.slot, msg);
+        this.attachAll();
+        return true;
+      }
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
       case 'round': this.showRound(msg); return true;
       case 'side_room': this.showSideRoom(msg); return true;
@@ -321,8 +331,11 @@ export class Session {
       sideRoomBanner.textContent = `You are in a side room with ${name(other)}. Only the two of you hear and see each other; the group does not.`;
       this.announce(sideRoomBanner.textContent);
     } else if (active) {
-      steppedOut.textContent = `${name(msg.member)} stepped out with ${name(msg.host)}.`;
-      this.announce(steppedOut.textContent);
+      // The group's own line ("" shows none), with names filled in.
+      const line = msg.notice === undefined ? '{member} stepped out with {facilitator}.' : msg.notice;
+      steppedOut.hidden = line === '';
+      steppedOut.textContent = line.replaceAll('{member}', name(msg.member)).replaceAll('{facilitator}', name(msg.host));
+      if (line) this.announce(steppedOut.textContent);
     } else if (was) {
       this.announce('Everyone is back together.');
     }

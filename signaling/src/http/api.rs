@@ -195,6 +195,10 @@ struct GroupView {
     co_facilitator_invited: Option<String>,
     weekly_window: Option<WindowView>,
     session_open: bool,
+    /// The facilitator's own agreement, one point per line (`None`: default).
+    agreement: Option<String>,
+    /// The side-room line (`None`: default, `""`: none).
+    stepped_out_notice: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
@@ -228,6 +232,8 @@ fn group_view<M: MediaPlane>(state: &AppState<M>, g: &Group, me: AccountId) -> G
             duration_minutes: w.duration_minutes,
         }),
         session_open: state.live.session(g.id).is_some(),
+        agreement: g.agreement.clone(),
+        stepped_out_notice: g.stepped_out_notice.clone(),
     }
 }
 
@@ -534,7 +540,9 @@ pub async fn start_session<M: MediaPlane>(
         .filter(|m| *m > 0)
         .unwrap_or(90);
     let length = std::time::Duration::from_secs(u64::from(minutes) * 60);
-    let handle = state.live.start(g.id, g.capacity, length);
+    let handle = state
+        .live
+        .start(g.id, g.capacity, length, g.stepped_out_notice.clone());
     (
         StatusCode::CREATED,
         Json(json!({ "group": g.id.0, "session": handle.room.0 })),

@@ -8,6 +8,7 @@ mod door;
 pub mod limits;
 pub mod setup;
 mod web;
+mod words;
 mod ws;
 
 use std::sync::Arc;
@@ -191,6 +192,8 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
             get(api::list_links::<M>).post(api::create_link::<M>),
         )
         .route("/api/groups/{group}/invite", post(api::rotate_invite::<M>))
+        .route("/api/groups/{group}/words", post(words::set_words::<M>))
+        .route("/api/invite/{token}", get(words::invite_words::<M>))
         .route("/api/invitations", get(api::invitations::<M>))
         .route(
             "/api/invitations/{group}",

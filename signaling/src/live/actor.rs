@@ -335,6 +335,7 @@ mod tests {
             capacity: 12,
             reconnect_grace: Duration::from_secs(60),
             length: Duration::from_secs(90 * 60),
+            stepped_out_notice: None,
         };
         let actor = tokio::spawn(run(
             GroupId(1),

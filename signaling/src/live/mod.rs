@@ -232,6 +232,7 @@ impl<M: MediaPlane> Live<M> {
         group: GroupId,
         capacity: usize,
         length: Duration,
+        stepped_out_notice: Option<String>,
     ) -> RoomHandle {
         let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = by_group.get(&group) {
@@ -254,6 +255,7 @@ impl<M: MediaPlane> Live<M> {
             capacity,
             reconnect_grace: RECONNECT_GRACE,
             length,
+            stepped_out_notice,
         };
         let live = self.clone();
         tokio::spawn(async move {

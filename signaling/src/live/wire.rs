@@ -78,9 +78,10 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
                 })
                 .collect(),
         },
-        Notice::SideRoom(pair) => ServerMsg::SideRoom {
+        Notice::SideRoom { pair, wording } => ServerMsg::SideRoom {
             host: pair.map(|(h, _)| h.0),
             member: pair.map(|(_, m)| m.0),
+            notice: wording,
         },
         Notice::Clock { elapsed, length } => ServerMsg::SessionClock {
             elapsed_seconds: elapsed.as_secs(),

@@ -134,8 +134,15 @@ impl Room {
     /// each page words it for its side.
     pub(super) fn send_side_room(&self, fx: &mut Vec<Effect>) {
         let pair = self.side_room.map(|s| (s.host, s.member));
+        let wording = self.settings.stepped_out_notice.clone();
         for id in self.admitted() {
-            fx.push(notify(id, Notice::SideRoom(pair)));
+            fx.push(notify(
+                id,
+                Notice::SideRoom {
+                    pair,
+                    wording: wording.clone(),
+                },
+            ));
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct RoomSettings {
     pub reconnect_grace: Duration,
     /// The session's scheduled length (the facilitators' clock).
     pub length: Duration,
+    /// The group's side-room line (`None`: the pages' default, `""`: none).
+    pub stepped_out_notice: Option<String>,
 }
 
 /// Everything that can happen to a room. `by` is always the participant the
@@ -356,9 +358,15 @@ pub enum Notice {
     /// Admitted participants whose microphone or camera stopped: (who,
     /// microphone, camera). Staff only.
     DeviceTrouble(Vec<(ParticipantId, bool, bool)>),
-    /// Who is in the side room (the facilitator, the member), or nobody.
-    /// Admitted participants (each page words it for its side).
-    SideRoom(Option<(ParticipantId, ParticipantId)>),
+    /// Who is in the side room (the facilitator, the member), or nobody,
+    /// with the group's wording for the others. Admitted participants
+    /// (each page words it for its side).
+    SideRoom {
+        /// (facilitator, member), if any.
+        pair: Option<(ParticipantId, ParticipantId)>,
+        /// The group's line for the others (`None`: default, `""`: none).
+        wording: Option<String>,
+    },
     /// How long the session has run, and its scheduled length. Staff only.
     Clock {
         /// Since the session opened.

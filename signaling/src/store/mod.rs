@@ -74,6 +74,12 @@ pub struct Group {
     pub invite_token: Option<String>,
     /// Optional weekly window.
     pub window: Option<WeeklyWindow>,
+    /// The group agreement, one point per line (`None`: Haven's default).
+    pub agreement: Option<String>,
+    /// What the group sees while someone is in the side room, with
+    /// `{member}` and `{facilitator}`; `""` shows nothing; `None`: Haven's
+    /// default.
+    pub stepped_out_notice: Option<String>,
 }
 
 /// A personal invite link.
@@ -223,7 +229,8 @@ impl Store {
 
     const GROUP_COLUMNS: &'static str =
         "id, name, facilitator_id, co_facilitator_id, capacity, invite_sealed, \
-                                         weekday, start_minute, duration_minutes, co_invite_name";
+                                         weekday, start_minute, duration_minutes, co_invite_name, \
+                                         agreement, stepped_out_notice";
 
     fn group_from_row(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
         let weekday: Option<u8> = r.get(6)?;
@@ -247,7 +254,23 @@ impl Store {
                 }),
                 _ => None,
             },
+            agreement: r.get(10)?,
+            stepped_out_notice: r.get(11)?,
         })
+    }
+
+    /// The facilitator's own words for a group (see [`Group`]).
+    pub fn set_group_words(
+        &self,
+        group: GroupId,
+        agreement: Option<&str>,
+        stepped_out_notice: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.db().execute(
+            "UPDATE groups SET agreement = ?1, stepped_out_notice = ?2 WHERE id = ?3",
+            params![agreement, stepped_out_notice, group.0],
+        )?;
+        Ok(())
     }
 
     /// A group by id.

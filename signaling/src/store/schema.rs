@@ -59,6 +59,11 @@ const MIGRATIONS: &[&str] = &[
     // the account it names, if any (cleared when it declines).
     "ALTER TABLE groups ADD COLUMN co_invite_name TEXT;
     ALTER TABLE groups ADD COLUMN co_invite_id INTEGER REFERENCES facilitators(id);",
+    // 5: the facilitator's own words: the group agreement members accept
+    // before they knock, and the line the group sees while someone is in
+    // the side room ("" hides it). NULL: Haven's defaults.
+    "ALTER TABLE groups ADD COLUMN agreement TEXT;
+    ALTER TABLE groups ADD COLUMN stepped_out_notice TEXT;",
 ];
 
 /// Bring the database up to the latest schema.

@@ -145,3 +145,29 @@ fn the_database_file_holds_no_invite_token_in_clear() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_group_keeps_its_facilitators_own_words() {
+    let s = Store::in_memory().unwrap();
+    let f = s.add_facilitator("ada", "hash").unwrap();
+    let g = s
+        .create_group("Tuesday group", f, None, 12, "grouptoken", None)
+        .unwrap();
+    let got = s.group(g).unwrap().unwrap();
+    assert_eq!(
+        (got.agreement, got.stepped_out_notice),
+        (None, None),
+        "Haven's defaults"
+    );
+    s.set_group_words(g, Some("We listen.\nWe stay."), Some(""))
+        .unwrap();
+    let Some(Invite::Group(got)) = s.invite("grouptoken").unwrap() else {
+        panic!("the group link opens the group")
+    };
+    assert_eq!(got.agreement.as_deref(), Some("We listen.\nWe stay."));
+    assert_eq!(
+        got.stepped_out_notice.as_deref(),
+        Some(""),
+        "no line at all"
+    );
+}

@@ -15,6 +15,7 @@ fn settings(capacity: usize) -> RoomSettings {
         capacity,
         reconnect_grace: Duration::from_secs(30),
         length: Duration::from_secs(90 * 60),
+        stepped_out_notice: None,
     }
 }
 

@@ -66,7 +66,10 @@ fn the_side_room_separates_media_and_chat_until_it_ends() {
         "every route across the wall stops, nothing else"
     );
     for who in [fac, co, river, sam] {
-        assert!(notices_to(&fx, who).contains(&&Notice::SideRoom(Some((fac, river)))));
+        assert!(notices_to(&fx, who).contains(&&Notice::SideRoom {
+            pair: Some((fac, river)),
+            wording: None
+        }));
     }
     assert!(!h.room.hears(sam, river) && h.room.hears(sam, co) && h.room.hears(river, fac));
 
@@ -99,7 +102,10 @@ fn the_side_room_separates_media_and_chat_until_it_ends() {
     let fx = h.run(Command::SideRoomEnd { by: co });
     let back: Vec<_> = apart.iter().map(|(a, b, _)| (*a, *b, true)).collect();
     assert_eq!(routes(&fx), back);
-    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom(None)));
+    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom {
+        pair: None,
+        wording: None
+    }));
 }
 
 #[test]
@@ -148,7 +154,10 @@ fn the_side_room_ends_when_the_member_leaves_or_is_sent_back() {
         by: fac,
         who: river,
     });
-    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom(None)));
+    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom {
+        pair: None,
+        wording: None
+    }));
     assert!(h.room.hears(sam, fac));
     h.run(Command::Admit {
         by: fac,
@@ -159,5 +168,28 @@ fn the_side_room_ends_when_the_member_leaves_or_is_sent_back() {
         who: river,
     });
     let fx = h.run(Command::Leave { by: river });
-    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom(None)));
+    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom {
+        pair: None,
+        wording: None
+    }));
+}
+
+#[test]
+fn the_group_sees_the_wording_its_facilitator_chose() {
+    let mut h = Harness::new(12);
+    h.room = Room::new(RoomSettings {
+        stepped_out_notice: Some(String::new()),
+        ..settings(12)
+    });
+    let fac = h.facilitator();
+    let river = h.admitted_member(fac);
+    let sam = h.admitted_group_member(fac, 3);
+    let fx = h.run(Command::SideRoomStart {
+        by: fac,
+        who: river,
+    });
+    assert!(notices_to(&fx, sam).contains(&&Notice::SideRoom {
+        pair: Some((fac, river)),
+        wording: Some(String::new()),
+    }));
 }
