@@ -45,10 +45,10 @@ pub struct SignalingMetrics {
     /// Waiting members per open room.
     waiting: Mutex<HashMap<RoomId, usize>>,
     /// Audited outcomes, indexed like [`AUDITED`].
-    outcomes: [AtomicU64; 7],
+    outcomes: [AtomicU64; AUDITED.len()],
     /// Commands to the media plane that failed, and media events dropped
     /// because a room's inbox was full (see [`MediaTrouble`]).
-    media_trouble: [AtomicU64; 3],
+    media_trouble: [AtomicU64; MediaTrouble::ALL.len()],
 }
 
 /// What can go wrong on the way to and from the media plane. Each is
@@ -342,5 +342,25 @@ impl RoomHandle {
             .await
             .ok()?;
         answer.await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of trouble has its counter (a missing one would panic in
+    /// the room's actor, ending the session).
+    #[test]
+    fn every_kind_of_media_trouble_is_counted() {
+        let m = SignalingMetrics::default();
+        for t in MediaTrouble::ALL {
+            m.trouble(t);
+        }
+        for action in AUDITED {
+            m.count(action);
+        }
+        assert!(m.media_trouble().iter().all(|(_, n)| *n == 1));
+        assert_eq!(m.media_trouble().len(), MediaTrouble::ALL.len());
     }
 }
