@@ -40,6 +40,8 @@ const LABEL_VALUES: &[&str] = &[
     "remove",
     "publish",
     "event_dropped",
+    "view",
+    "route",
     "in",
     "out",
     "sent",
