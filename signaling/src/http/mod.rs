@@ -6,6 +6,7 @@ mod api;
 mod csrf;
 mod door;
 pub mod limits;
+mod sessions;
 pub mod setup;
 mod web;
 mod words;
@@ -205,7 +206,7 @@ pub fn app<M: MediaPlane>(state: Arc<AppState<M>>) -> Router {
         )
         .route(
             "/api/groups/{group}/session",
-            post(api::start_session::<M>).delete(api::end_session::<M>),
+            post(sessions::start_session::<M>).delete(sessions::end_session::<M>),
         )
         .layer(axum::middleware::from_fn_with_state(
             public_url,
