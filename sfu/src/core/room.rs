@@ -383,15 +383,19 @@ impl Room {
             );
             self.counters.packets_forwarded += 1;
             // The rest of the keyframe that overtook its first packet.
-            for e in early.iter().filter(|_| switched) {
-                if let Rewrite::Forward { seq_no, time } = slot.video.rewrite(e.seq, e.ts, false) {
-                    tx.write_rtp(
-                        RtpWrite::new(pt, seq_no, time, e.at, e.payload.clone())
-                            .marker(e.marker)
-                            .ext_vals(ext_vals.clone())
-                            .nackable(true),
-                    );
-                    self.counters.packets_forwarded += 1;
+            if switched {
+                for e in &early {
+                    if let Rewrite::Forward { seq_no, time } =
+                        slot.video.rewrite(e.seq, e.ts, false)
+                    {
+                        tx.write_rtp(
+                            RtpWrite::new(pt, seq_no, time, e.at, e.payload.clone())
+                                .marker(e.marker)
+                                .ext_vals(ext_vals.clone())
+                                .nackable(true),
+                        );
+                        self.counters.packets_forwarded += 1;
+                    }
                 }
             }
             if let Some(waited) = sub.first_packet(is_video, now) {

@@ -32,10 +32,7 @@ impl Room {
         who: ParticipantId,
         fx: &mut Vec<Effect>,
     ) {
-        let staff = self
-            .people
-            .get(&by)
-            .is_some_and(|p| p.stage == Stage::Admitted && p.role.is_staff());
+        let staff = self.staff().contains(&by);
         let member = self
             .people
             .get(&who)
@@ -58,10 +55,7 @@ impl Room {
 
     /// Any staff member ends it: everyone hears everyone again.
     pub(super) fn end_side_room_by(&mut self, by: ParticipantId, fx: &mut Vec<Effect>) {
-        let staff = self
-            .people
-            .get(&by)
-            .is_some_and(|p| p.stage == Stage::Admitted && p.role.is_staff());
+        let staff = self.staff().contains(&by);
         if !staff || self.side_room.is_none() {
             fx.push(refuse(by, Refusal::NotAllowed));
             return;
