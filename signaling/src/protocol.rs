@@ -53,6 +53,10 @@ pub enum ClientMsg {
         v: u32,
         /// Who is connecting.
         join: Join,
+        /// This page's end-to-end public key (P-256, uncompressed,
+        /// base64url): only pages that send one are given media keys.
+        #[serde(default)]
+        public_key: Option<String>,
     },
     /// The SDP offer for the media connection (after `admitted`).
     Offer {
@@ -181,8 +185,35 @@ pub enum ClientMsg {
         /// Tiles on screen.
         tiles: Vec<TileShown>,
     },
+    /// The key holder's answer to `rotate_key`: the new media key wrapped
+    /// for each listener (opaque to the server, relayed as is).
+    Keys {
+        /// The `epoch` of the request.
+        epoch: u32,
+        /// One wrapped key per listener.
+        wrapped: Vec<WrappedKeyItem>,
+    },
     /// Leave the session.
     Leave,
+}
+
+/// One wrapped media key in `keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrappedKeyItem {
+    /// The listener.
+    pub participant: u64,
+    /// The wrapped key (base64url).
+    pub key: String,
+}
+
+/// One listener in `rotate_key`.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct KeyListener {
+    /// Participant id.
+    pub participant: u64,
+    /// Their page's public key.
+    pub public_key: String,
 }
 
 /// One tile on a page's screen.
@@ -441,6 +472,25 @@ pub enum ServerMsg {
     VideoPaused {
         /// Paused (true) or back (false).
         paused: bool,
+    },
+    /// Make a new media key and wrap it for each listener, answering with
+    /// `keys` (the key holder only).
+    RotateKey {
+        /// The new key's number (its key id in frames is `epoch % 256`).
+        epoch: u32,
+        /// Everyone else who may listen now.
+        listeners: Vec<KeyListener>,
+    },
+    /// A media key the holder wrapped for this page.
+    MediaKey {
+        /// The key's number.
+        epoch: u32,
+        /// The holder.
+        from: u64,
+        /// The holder page's public key.
+        public_key: String,
+        /// The wrapped key.
+        key: String,
     },
     /// A command was refused by the room.
     Refused {

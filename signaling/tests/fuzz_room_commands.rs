@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use haven_signaling::room::{
-    AccountId, Arrival, AuditAction, ChatText, Command, ConnId, DisplayName, Effect, LinkId,
-    ParticipantId, ResumeKey, Role, Room, RoomSettings, Seat,
+    AccountId, Arrival, AuditAction, ChatText, Command, ConnId, DisplayName, Effect, KeyEpoch,
+    LinkId, ParticipantId, PublicKey, ResumeKey, Role, Room, RoomSettings, Seat, WrappedKey,
 };
 use proptest::prelude::*;
 
@@ -54,6 +54,7 @@ fn command() -> impl Strategy<Value = Command> {
                 role,
                 name: DisplayName::parse("Someone").unwrap(),
                 key: ResumeKey::new(format!("key-{k}")),
+                public_key: PublicKey::parse(&format!("B{k:0>86}")),
             })
         }),
         2 => (0u64..6).prop_map(|c| Command::ConnectionLost { conn: ConnId(c) }),
@@ -76,6 +77,11 @@ fn command() -> impl Strategy<Value = Command> {
         1 => (id(), any::<bool>(), any::<bool>()).prop_map(|(by, mic, camera)| Command::DeviceTrouble { by, mic, camera }),
         1 => (id(), proptest::option::of(id()), text()).prop_map(|(by, to, text)| Command::Chat { by, to, text }),
         2 => (id(), ".{0,20}").prop_map(|(by, sdp)| Command::Offer { by, sdp }),
+        2 => (id(), 0u32..4, proptest::collection::vec(id(), 0..4)).prop_map(|(by, epoch, to)| Command::DeliverKeys {
+            by,
+            epoch: KeyEpoch(epoch),
+            wrapped: to.into_iter().map(|t| (t, WrappedKey::parse("AAAA").unwrap())).collect(),
+        }),
     ]
 }
 

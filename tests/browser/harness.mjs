@@ -169,11 +169,28 @@ export const FAKE_MEMBERS = process.env.FAKE_MEMBERS_BIN || join(ROOT, 'target',
  */
 export const SCREENSHOTS = resolve(ROOT, process.env.HAVEN_SCREENSHOTS || join('target', 'screenshots'));
 
-/** Light members (webrtc-rs) that knock with `link` under these names. */
-export function fakeMembers(base, link, names) {
+/**
+ * Light members (webrtc-rs) that knock with `link` under these names. With
+ * `report`, each says every 2 s what it received (see fake_members.rs):
+ * `received()` is the latest per name.
+ */
+export function fakeMembers(base, link, names, { report = false } = {}) {
   const token = link.split('/').pop();
-  const child = spawn(FAKE_MEMBERS, [base, token, ...names], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return { stop() { child.kill(); } };
+  const env = report ? { ...process.env, HAVEN_FAKE_REPORT: '1' } : process.env;
+  const child = spawn(FAKE_MEMBERS, [base, token, ...names], { env, stdio: ['ignore', report ? 'pipe' : 'ignore', 'inherit'] });
+  const latest = {};
+  if (report) {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const m = buf.slice(0, nl).match(/^(\S+) received (\{.*\})$/);
+        buf = buf.slice(nl + 1);
+        if (m) latest[m[1]] = JSON.parse(m[2]);
+      }
+    });
+  }
+  return { stop() { child.kill(); }, received: () => latest };
 }
 
 /**

@@ -1,16 +1,16 @@
 // A clinic tries Haven over plain http on an address that is not localhost
 // (a LAN address, a test host name): the browser gives such pages no camera
 // and no microphone. Before, every member then joined silently, unheard,
-// and the page's `load` never completed. Now the page loads, says plainly
-// that it must be opened over https://, and lets a member knock only once
-// they have chosen to join without camera and microphone. `haven serve`
-// warns at start.
+// and the page's `load` never completed. Now the page loads and says
+// plainly that it must be opened over https://; and since such a page has
+// no WebCrypto either, it cannot encrypt the session end to end, so it
+// cannot knock at all (fail closed). `haven serve` warns at start.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, logIn, newPage, startHaven, tid } from './harness.mjs';
 
-test('a plain-http page says so and never knocks unheard by accident', { timeout: 120000 }, async () => {
+test('a plain-http page says so and cannot knock unencrypted', { timeout: 120000 }, async () => {
   const haven = await startHaven(['ada'], { publicHost: 'insecure.test' });
   const browser = await launch({ hostRules: 'MAP insecure.test 127.0.0.1' });
   try {
@@ -33,15 +33,11 @@ test('a plain-http page says so and never knocks unheard by accident', { timeout
 
     await member.fill(tid('join-name'), 'Sam');
     await member.check(tid('join-agree'));
-    await member.click(tid('join-knock'));
-    assert.match(await member.locator('#join-error').innerText(), /would not hear you/);
-    assert.ok(await member.locator(tid('waiting-screen')).isHidden(), 'knocked unheard without choosing to');
-
-    await member.check(tid('join-unheard'));
-    await member.click(tid('join-knock'));
-    await member.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
-    await fac.locator(`${tid('waiting-entry')}[data-name="Sam"] ${tid('admit')}`).click();
-    await member.locator('#session-screen').waitFor({ state: 'visible' });
+    assert.match(await member.locator('#join-error').innerText(), /cannot encrypt the session end to end/);
+    assert.ok(await member.locator(tid('join-knock')).isDisabled(), 'a page that cannot encrypt may knock');
+    await member.waitForTimeout(1000);
+    assert.ok(await member.locator(tid('waiting-screen')).isHidden(), 'knocked without encryption');
+    assert.equal(await fac.locator(tid('waiting-entry')).count(), 0, 'the facilitator saw a knock');
   } finally {
     await browser.close();
     haven.stop();

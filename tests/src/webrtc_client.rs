@@ -48,6 +48,14 @@ pub struct Received {
     pub video_packets: BTreeMap<u32, u64>,
     /// Packets that failed to decode as Opus.
     pub decode_errors: u64,
+    /// The first bytes seen of audio payloads (an Opus stream's TOC byte
+    /// hardly changes; encrypted payloads start with any byte).
+    pub audio_first_bytes: std::collections::BTreeSet<u8>,
+    /// Video frames received (packets with the marker bit: a frame's last).
+    pub video_frames: u64,
+    /// Of those, frames ending in Haven's end-to-end trailer: a clear
+    /// length of 3 or 10 fourteen bytes from the end.
+    pub video_frames_sealed: u64,
     /// The m-line (mid) each incoming SSRC arrived on, from the track ids
     /// the SFU's answer gives each m-line (`a=msid`).
     pub mid_of_ssrc: BTreeMap<u32, String>,
@@ -131,9 +139,19 @@ impl PeerConnectionEventHandler for Handler {
                 }
                 if kind == RtpCodecKind::Video {
                     *r.video_packets.entry(ssrc).or_default() += 1;
+                    if packet.header.marker {
+                        r.video_frames += 1;
+                        let p = &packet.payload;
+                        if p.len() > 14 && matches!(p[p.len() - 14], 3 | 10) {
+                            r.video_frames_sealed += 1;
+                        }
+                    }
                     continue;
                 }
                 *r.audio_packets.entry(ssrc).or_default() += 1;
+                if let Some(first) = packet.payload.first() {
+                    r.audio_first_bytes.insert(*first);
+                }
                 match decoder.decode(&packet.payload, &mut pcm, false) {
                     Ok(n) => {
                         let buf = r.pcm.entry(ssrc).or_default();

@@ -3,6 +3,7 @@
 import { $, announcer, el, sessionShell, show } from './shell.js';
 import { api } from './api.js';
 import { Channel } from './socket.js';
+import { EndToEnd, NO_E2EE, canEncrypt } from './e2ee.js';
 import { getLocalMedia } from './media.js';
 import { Gallery } from './gallery.js';
 import { Session } from './session.js';
@@ -184,14 +185,17 @@ async function loadLinks(g, list) {
 }
 
 async function startSession(g) {
+  // Fail closed: a browser that cannot encrypt the session does not open it.
+  if (!canEncrypt) { announce(NO_E2EE); window.alert(NO_E2EE); return; }
+  const e2ee = await EndToEnd.create();
   const r = await api('POST', `/api/groups/${g.id}/session`);
   if (!r.ok) { announce(r.data ? r.data.message : 'Could not start the session.'); return; }
   const stream = await getLocalMedia();
   const shell = sessionShell();
   shell.ui.chatPrivateLabel.hidden = true;
   const panel = new StaffPanel(shell.staffPanel, announce);
-  const session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: me, announce, ui: shell.ui });
-  const channel = new Channel(() => ({ type: 'hello', v: 1, join: { kind: 'staff', group: g.id, name: me } }), onMessage, onState);
+  const session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: me, announce, ui: shell.ui, e2ee });
+  const channel = new Channel(() => ({ type: 'hello', v: 1, join: { kind: 'staff', group: g.id, name: me }, public_key: e2ee.publicKey }), onMessage, onState);
   session.channel = channel;
   panel.channel = channel;
   panel.onEnd = () => api('DELETE', `/api/groups/${g.id}/session`);

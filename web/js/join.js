@@ -2,6 +2,7 @@
 
 import { $, announcer, sessionShell, show } from './shell.js';
 import { Channel } from './socket.js';
+import { EndToEnd, NO_E2EE, canEncrypt } from './e2ee.js';
 import {
   canChooseSpeaker, chooseSpeaker, fillDeviceSelect, getLocalMedia, levelMeter, playTestSound,
 } from './media.js';
@@ -162,8 +163,9 @@ function onState(state) {
   }
 }
 
-function knock(e) {
+async function knock(e) {
   e.preventDefault();
+  if (!canEncrypt) { $('join-error').textContent = NO_E2EE; return; }
   const name = $('join-name').value.trim();
   const error = $('join-error');
   if (!name) { error.textContent = 'Please enter a name (a pseudonym is fine).'; $('join-name').focus(); return; }
@@ -175,13 +177,14 @@ function knock(e) {
   }
   error.textContent = '';
   $('join-knock').disabled = true;
+  const e2ee = await EndToEnd.create();
   const shell = sessionShell();
   shell.ui.leaveBtn.addEventListener('click', leave);
   shell.ui.needMomentBtn.hidden = false;
   shell.ui.stepAwayBtn.hidden = false;
-  session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: name, announce, ui: shell.ui });
+  session = new Session({ channel: null, stream, gallery: new Gallery(shell.gallery), selfName: name, announce, ui: shell.ui, e2ee });
   channel = new Channel(
-    () => ({ type: 'hello', v: 1, join: { kind: 'member', token, name, agreed: true, resume: resumeKey() } }),
+    () => ({ type: 'hello', v: 1, join: { kind: 'member', token, name, agreed: true, resume: resumeKey() }, public_key: e2ee.publicKey }),
     onMessage,
     onState,
   );
@@ -204,6 +207,11 @@ $('speaker-test').addEventListener('click', async () => {
   }
 });
 $('join-form').addEventListener('submit', knock);
+// Fail closed: a browser that cannot encrypt says so before anyone types a name.
+if (!canEncrypt) {
+  $('join-error').textContent = NO_E2EE;
+  $('join-knock').disabled = true;
+}
 // The group's own agreement, if its facilitator wrote one (else the default
 // in the page stays).
 fetch(`/api/invite/${encodeURIComponent(token)}`).then((r) => (r.ok ? r.json() : null)).then((data) => {

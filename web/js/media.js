@@ -48,8 +48,11 @@ export function levelMeter(stream, meter) {
 }
 
 // RED (redundant Opus) is offered after Opus: the page publishes plain Opus,
-// and Haven sends RED to it only when its connection loses packets.
-const WANTED = { audio: /^audio\/(opus|red)$/i, video: /^video\/(vp8|h264|rtx)$/i };
+// and Haven sends RED to it only when its connection loses packets. Video is
+// VP8 alone: end-to-end encryption leaves a VP8 frame's first bytes in the
+// clear for the SFU, and H.264's packetizer would have to read through
+// encrypted NAL units.
+const WANTED = { audio: /^audio\/(opus|red)$/i, video: /^video\/(vp8|rtx)$/i };
 
 function preferCodecs(transceiver) {
   const kind = transceiver.receiver.track.kind;
@@ -73,9 +76,13 @@ const SIMULCAST = [
 ];
 
 export class MediaLink {
-  /** @param {(msg: object) => void} send  the signaling channel */
-  constructor(send) {
+  /**
+   * @param {(msg: object) => void} send  the signaling channel
+   * @param {import('./e2ee.js').EndToEnd} e2ee  seals and opens every frame
+   */
+  constructor(send, e2ee) {
     this.send = send;
+    this.e2ee = e2ee;
     this.pc = null;
   }
 
@@ -94,10 +101,16 @@ export class MediaLink {
     const videoOut = pc.addTransceiver(video || 'video', { direction: 'sendonly', streams: [stream], sendEncodings: SIMULCAST });
     this.audioSender = audioOut.sender;
     this.videoSender = videoOut.sender;
+    // Every frame out is sealed and every frame in is opened (e2ee.js).
+    this.e2ee.seal(audioOut.sender, 'audio');
+    this.e2ee.seal(videoOut.sender, 'video');
     const all = [audioOut, videoOut];
     for (let i = 0; i < SLOTS; i++) {
-      all.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
-      all.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+      for (const kind of ['audio', 'video']) {
+        const t = pc.addTransceiver(kind, { direction: 'recvonly' });
+        this.e2ee.open(t.receiver, kind);
+        all.push(t);
+      }
     }
     // Offer only what the SFU forwards (Opus and RED; VP8 and H.264 with
     // RTX): a shorter offer, and no codec the room cannot share.

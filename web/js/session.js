@@ -23,15 +23,18 @@ export class Session {
    * @param {string} o.selfName
    * @param {(text: string) => void} o.announce  live-region announcements
    * @param {object} o.ui  buttons and chat elements
+   * @param {import('./e2ee.js').EndToEnd} o.e2ee  this page's keys
    */
-  constructor({ channel, stream, gallery, selfName, announce, ui }) {
+  constructor({ channel, stream, gallery, selfName, announce, ui, e2ee }) {
     this.channel = channel;
     this.stream = stream;
     this.gallery = gallery;
     this.selfName = selfName;
     this.announce = announce;
     this.ui = ui;
-    this.link = new MediaLink((m) => this.channel.send(m));
+    this.e2ee = e2ee;
+    this.e2ee.onChange = (key) => this.showEncryption(key);
+    this.link = new MediaLink((m) => this.channel.send(m), e2ee);
     this.you = null;
     this.roster = [];
     this.slots = new Map(); // slot -> { audio_mid, video_mid, participant }
@@ -56,6 +59,7 @@ export class Session {
       window.havenStats = () => this.stats();
       window.havenSentAudioBytes = () => this.link.sentAudioBytes();
       window.havenSentVideoLayers = () => this.link.sentVideoLayers();
+      window.havenFrameCounts = () => this.e2ee.counts();
     }
   }
 
@@ -189,6 +193,7 @@ export class Session {
 
   stop() {
     this.link.close();
+    this.e2ee.forget();
     this.gallery.clear();
     this.slots.clear();
     this.roster = [];
@@ -211,6 +216,10 @@ export class Session {
         return true;
       }
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
+      case 'rotate_key':
+        this.e2ee.rotate(msg).then((keys) => this.channel.send(keys)).catch(() => {});
+        return true;
+      case 'media_key': this.e2ee.accept(msg); return true;
       case 'round': this.showRound(msg); return true;
       case 'side_room': this.showSideRoom(msg); return true;
       case 'video_paused':
@@ -232,6 +241,20 @@ export class Session {
         return true;
       default: return false;
     }
+  }
+
+  /**
+   * Say whether the session is end-to-end encrypted for this page, with
+   * the safety code of the current keys (the same on every page unless
+   * someone sits in the middle), or that the key has not come yet.
+   */
+  showEncryption(key) {
+    const status = this.ui.e2eeStatus;
+    status.dataset.state = key ? 'encrypted' : 'waiting';
+    status.dataset.code = key ? key.code : '';
+    status.dataset.epoch = key ? String(key.epoch) : '';
+    status.textContent = key ? `End-to-end encrypted · safety code ${key.code}` : 'Waiting for the key…';
+    status.title = key ? 'Everyone in this session sees the same safety code. The facilitator may read it aloud to compare.' : '';
   }
 
   isModerator() {

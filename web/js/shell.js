@@ -31,6 +31,7 @@ export function el(tag, props = {}, ...children) {
 const SESSION_SHELL = `
   <div class="session-top">
     <span class="honest">This session cannot be recorded by Haven.</span>
+    <span id="e2ee-status" class="honest" role="status" data-testid="e2ee-status" data-state="waiting">Waiting for the key…</span>
     <p id="reconnecting" class="banner" role="status" hidden>Your connection dropped. Reconnecting…</p>
     <p id="facilitator-away" class="banner" role="status" hidden>The facilitator's connection dropped. Please wait; nobody new can join meanwhile.</p>
     <p id="side-room-banner" class="banner calm" role="status" data-testid="side-room-banner" hidden></p>
@@ -91,6 +92,7 @@ export function sessionShell() {
     away: $('facilitator-away'),
     ui: {
       videoPaused: $('video-paused'),
+      e2eeStatus: $('e2ee-status'),
       sideRoomBanner: $('side-room-banner'),
       steppedOut: $('stepped-out'),
       micBtn: $('mute-self'),

@@ -30,6 +30,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../../web/js/gallery.js"),
     ),
+    ("js/e2ee.js", JS, include_str!("../../../web/js/e2ee.js")),
+    (
+        "js/e2ee-worker.js",
+        JS,
+        include_str!("../../../web/js/e2ee-worker.js"),
+    ),
     ("js/join.js", JS, include_str!("../../../web/js/join.js")),
     ("js/media.js", JS, include_str!("../../../web/js/media.js")),
     (
@@ -38,6 +44,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../web/js/session.js"),
     ),
     ("js/setup.js", JS, include_str!("../../../web/js/setup.js")),
+    (
+        "js/sframe.js",
+        JS,
+        include_str!("../../../web/js/sframe.js"),
+    ),
     ("js/shell.js", JS, include_str!("../../../web/js/shell.js")),
     (
         "js/socket.js",

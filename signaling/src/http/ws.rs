@@ -20,7 +20,7 @@ use crate::live::{RoomHandle, CONN_QUEUE};
 use crate::protocol::{
     ClientMsg, ServerMsg, HELLO_TIMEOUT_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
-use crate::room::{AccountId, Arrival, Command, Role};
+use crate::room::{AccountId, Arrival, Command, PublicKey, Role};
 use crate::turn::TurnSettings;
 
 pub async fn upgrade<M: MediaPlane>(
@@ -129,9 +129,13 @@ async fn connection<M: MediaPlane>(
     mut socket: WebSocket,
 ) {
     let hello = tokio::time::timeout(Duration::from_secs(HELLO_TIMEOUT_SECS), socket.recv()).await;
-    let join = match hello {
+    let (join, public_key) = match hello {
         Ok(Some(Ok(msg))) => match parse(msg) {
-            Some(Ok(ClientMsg::Hello { v, join })) if v == PROTOCOL_VERSION => join,
+            Some(Ok(ClientMsg::Hello {
+                v,
+                join,
+                public_key,
+            })) if v == PROTOCOL_VERSION => (join, public_key),
             Some(Ok(ClientMsg::Hello { .. })) => {
                 return refuse(
                     socket,
@@ -150,6 +154,20 @@ async fn connection<M: MediaPlane>(
         Ok(Some(Err(_))) => return refuse(socket, "too_large", "That message is too large.").await,
         Ok(None) => return,
         Err(_) => return refuse(socket, "timeout", "No hello within 10 seconds.").await,
+    };
+    // A page without a key joins but is never given a media key (it hears
+    // and sees nothing it can decrypt); a malformed key is refused.
+    let public_key = match public_key.as_deref().map(PublicKey::parse) {
+        None => None,
+        Some(Some(key)) => Some(key),
+        Some(None) => {
+            return refuse(
+                socket,
+                "bad_public_key",
+                "That public key is not a P-256 key in base64url.",
+            )
+            .await
+        }
     };
     let account = login.as_ref().map(|l| l.account);
     let door = match door::check(&state, account, ip, join, Instant::now()) {
@@ -173,6 +191,7 @@ async fn connection<M: MediaPlane>(
         role: door.role,
         name: door.name,
         key: door.key,
+        public_key,
     });
     let room = door.room;
     if !room.connect(conn, outbox, enter).await {

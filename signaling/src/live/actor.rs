@@ -320,6 +320,7 @@ mod tests {
             role,
             name: DisplayName::parse("Someone").unwrap(),
             key: ResumeKey::new(format!("key-{conn}")),
+            public_key: None,
         })
     }
 

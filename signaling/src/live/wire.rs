@@ -1,12 +1,12 @@
 //! Translating between the room's typed notices/commands and the wire.
 
 use crate::protocol::{
-    ClientMsg, DeviceTroubleItem, NeedMomentItem, RosterItem, RoundItem, RoundKindMsg, ServerMsg,
-    TileShown, WaitingItem, MAX_OFFER_M_LINES, MAX_SDP_BYTES,
+    ClientMsg, DeviceTroubleItem, KeyListener, NeedMomentItem, RosterItem, RoundItem, RoundKindMsg,
+    ServerMsg, TileShown, WaitingItem, MAX_OFFER_M_LINES, MAX_SDP_BYTES,
 };
 use crate::room::{
-    ChatText, Command, Notice, ParticipantId, Refusal, Role, RoundKind, SlotIndex, TileView,
-    MAX_ROOM_SIZE,
+    ChatText, Command, KeyEpoch, Notice, ParticipantId, Refusal, Role, RoundKind, SlotIndex,
+    TileView, WrappedKey, MAX_ROOM_SIZE,
 };
 
 /// A room notice as a wire message.
@@ -124,6 +124,27 @@ pub fn notice_to_msg(notice: Notice) -> ServerMsg {
         Notice::Replaced => ServerMsg::Replaced,
         Notice::SessionEnded => ServerMsg::SessionEnded,
         Notice::FacilitatorAway { away } => ServerMsg::FacilitatorAway { away },
+        Notice::RotateKey { epoch, listeners } => ServerMsg::RotateKey {
+            epoch: epoch.0,
+            listeners: listeners
+                .into_iter()
+                .map(|(id, key)| KeyListener {
+                    participant: id.0,
+                    public_key: key.as_str().to_owned(),
+                })
+                .collect(),
+        },
+        Notice::MediaKey {
+            epoch,
+            from,
+            holder_key,
+            wrapped,
+        } => ServerMsg::MediaKey {
+            epoch: epoch.0,
+            from: from.0,
+            public_key: holder_key.as_str().to_owned(),
+            key: wrapped.as_str().to_owned(),
+        },
         Notice::Refused(r) => refusal_msg(r),
     }
 }
@@ -308,6 +329,22 @@ pub fn command_for(by: ParticipantId, msg: ClientMsg) -> Result<Command, ServerM
             by,
             view: tile_view(tiles)?,
         },
+        ClientMsg::Keys { epoch, wrapped } => {
+            let bad = || ServerMsg::error("bad_keys", "The wrapped keys are not valid.");
+            if wrapped.len() >= MAX_ROOM_SIZE {
+                return Err(bad());
+            }
+            let wrapped = wrapped
+                .into_iter()
+                .map(|w| Some((p(w.participant), WrappedKey::parse(&w.key)?)))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(bad)?;
+            Command::DeliverKeys {
+                by,
+                epoch: KeyEpoch(epoch),
+                wrapped,
+            }
+        }
         ClientMsg::Leave => Command::Leave { by },
     })
 }

@@ -26,6 +26,8 @@ pub struct Arrival {
     /// The key this connection holds: one it kept from an earlier `welcome`,
     /// or a fresh one the server just gave it.
     pub key: ResumeKey,
+    /// The page's end-to-end public key, if it sent one.
+    pub public_key: Option<PublicKey>,
 }
 
 /// What the gate decides for one arrival.
@@ -116,7 +118,7 @@ impl Room {
                     fx.push(Effect::Close { conn: a.conn });
                 }
             }
-            Door::Resume(id) => self.resume(id, a.conn, fx),
+            Door::Resume(id) => self.resume(id, a.conn, a.public_key, fx),
             Door::Enter => {
                 self.seat_new(a, Stage::Admitted, None, fx);
             }
@@ -159,6 +161,7 @@ impl Room {
                 trouble: (false, false),
                 moment: None,
                 away: false,
+                public_key: a.public_key,
             },
         );
         fx.push(Effect::Attach {
@@ -204,8 +207,16 @@ impl Room {
     }
 
     /// A connection that proved it is `id` takes over from the old one.
-    fn resume(&mut self, id: ParticipantId, conn: ConnId, fx: &mut Vec<Effect>) {
+    fn resume(
+        &mut self,
+        id: ParticipantId,
+        conn: ConnId,
+        public_key: Option<PublicKey>,
+        fx: &mut Vec<Effect>,
+    ) {
         let p = self.people.get_mut(&id).expect("found by the gate");
+        // A new page has a new key pair (and holds no media key yet).
+        p.public_key = public_key;
         if let Some(old) = p.conn.replace(conn) {
             fx.push(Effect::Close { conn: old });
         }

@@ -9,6 +9,7 @@
 
 mod gate;
 mod ids;
+mod keys;
 mod moderation;
 mod moments;
 mod presence;
@@ -25,6 +26,7 @@ pub use ids::{
     AccountId, Capabilities, ChatText, DisplayName, GroupId, LinkId, ParticipantId, ResumeKey,
     Role, RoomId, Seat, SlotIndex, TileView, MAX_ROOM_SIZE,
 };
+pub use keys::{KeyEpoch, PublicKey, WrappedKey, MAX_WRAPPED_KEY_CHARS};
 pub use rounds::{RoundKind, RoundView};
 pub use types::{
     AuditAction, Command, ConnId, Effect, Notice, Refusal, RoomSettings, RosterEntry, WaitingEntry,
@@ -65,6 +67,8 @@ struct Person {
     moment: Option<Instant>,
     /// Stepped away (camera and microphone off, the tile says so).
     away: bool,
+    /// The page's end-to-end public key (absent: it gets no media key).
+    public_key: Option<PublicKey>,
 }
 
 impl Person {
@@ -106,6 +110,8 @@ pub struct Room {
     opened: Option<Instant>,
     /// A member taken aside by a facilitator.
     side_room: Option<side_room::SideRoom>,
+    /// Whom the last media key was made for (see `keys.rs`).
+    keys: keys::KeyRing,
 }
 
 impl Room {
@@ -124,6 +130,7 @@ impl Room {
             round: None,
             opened: None,
             side_room: None,
+            keys: keys::KeyRing::default(),
         }
     }
 
@@ -148,6 +155,11 @@ impl Room {
         self.people
             .get(&id)
             .is_some_and(|p| p.stage == Stage::Admitted)
+    }
+
+    /// Whether `id` has a connection now (not dropped and reconnecting).
+    pub fn is_connected(&self, id: ParticipantId) -> bool {
+        self.people.get(&id).is_some_and(|p| p.conn.is_some())
     }
 
     /// Whether the session has ended.
@@ -177,8 +189,17 @@ impl Room {
             .map(|t| t + self.settings.reconnect_grace)
     }
 
-    /// Apply one command.
+    /// Apply one command. Afterwards, whatever the command was, the key
+    /// holder is asked for a new media key if who may listen has changed.
     pub fn handle(&mut self, now: Instant, command: Command) -> Vec<Effect> {
+        let mut fx = self.apply(now, command);
+        if !self.ended {
+            self.ask_for_rotation(&mut fx);
+        }
+        fx
+    }
+
+    fn apply(&mut self, now: Instant, command: Command) -> Vec<Effect> {
         let mut fx = Vec::new();
         self.clock = Some(now);
         self.opened.get_or_insert(now);
@@ -303,6 +324,9 @@ impl Room {
                 }
             }
             Command::Chat { by, to, text } => self.chat(by, to, text, &mut fx),
+            Command::DeliverKeys { by, epoch, wrapped } => {
+                self.deliver_keys(by, epoch, wrapped, &mut fx)
+            }
             Command::SideRoomStart { by, who } => self.start_side_room(by, who, &mut fx),
             Command::SideRoomEnd { by } => self.end_side_room_by(by, &mut fx),
             Command::RoundStart { by, kind } => self.start_round(by, kind, &mut fx),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::gate::Arrival;
 use super::ids::{ChatText, DisplayName, ParticipantId, Role, TileView};
+use super::keys::{KeyEpoch, PublicKey, WrappedKey};
 use super::rounds::{RoundKind, RoundView};
 
 /// One WebSocket connection, numbered by the server. A participant is
@@ -128,6 +129,15 @@ pub enum Command {
         by: ParticipantId,
         /// On or off.
         enabled: bool,
+    },
+    /// The key holder's wrapped keys for a rotation it was asked for.
+    DeliverKeys {
+        /// The key holder.
+        by: ParticipantId,
+        /// Which rotation.
+        epoch: KeyEpoch,
+        /// One wrapped key per listener.
+        wrapped: Vec<(ParticipantId, WrappedKey)>,
     },
     /// Own microphone/camera on or off.
     SelfMedia {
@@ -262,6 +272,7 @@ impl Command {
             Command::Chat { .. } => "chat",
             Command::Offer { .. } => "offer",
             Command::View { .. } => "view",
+            Command::DeliverKeys { .. } => "deliver_keys",
         }
     }
 }
@@ -418,6 +429,25 @@ pub enum Notice {
     FacilitatorAway {
         /// Away or back.
         away: bool,
+    },
+    /// Make a new media key and wrap it for each of these listeners (the
+    /// key holder only).
+    RotateKey {
+        /// The new key's number.
+        epoch: KeyEpoch,
+        /// Who may listen, with their pages' public keys.
+        listeners: Vec<(ParticipantId, PublicKey)>,
+    },
+    /// A media key the holder wrapped for you (admitted participants only).
+    MediaKey {
+        /// The key's number.
+        epoch: KeyEpoch,
+        /// The holder.
+        from: ParticipantId,
+        /// The holder page's public key (to unwrap with).
+        holder_key: PublicKey,
+        /// The wrapped key.
+        wrapped: WrappedKey,
     },
     /// Your command was refused.
     Refused(Refusal),

@@ -2,7 +2,9 @@
 //! through its WebSocket and publish an Opus tone and VP8-shaped video with
 //! webrtc-rs. Light enough to fill a room of 14 next to a few real browsers
 //! (the browser tests use it for the 13-person gallery). Runs until killed
-//! or until the session ends.
+//! or until the session ends. With `HAVEN_FAKE_REPORT=1` each member prints
+//! every 2 s what it received (`NAME received {json}`): it holds no
+//! end-to-end key, so this is what the SFU forwards, as an outsider sees it.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -77,6 +79,9 @@ async fn member(i: usize, ws_url: &str, token: &str, name: &str) {
                     c.accept_answer(sdp.to_owned()).await;
                     c.spawn_media(TONES[i % TONES.len()], stop.clone());
                     println!("{name} connected");
+                    if std::env::var_os("HAVEN_FAKE_REPORT").is_some() {
+                        tokio::spawn(report(name.to_owned(), c.received.clone(), stop.clone()));
+                    }
                 }
             }
             Some("session_ended" | "removed" | "denied") => break,
@@ -84,4 +89,26 @@ async fn member(i: usize, ws_url: &str, token: &str, name: &str) {
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Print what this member received, every 2 s, until stopped.
+async fn report(
+    name: String,
+    received: Arc<std::sync::Mutex<haven_e2e::webrtc_client::Received>>,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let line = {
+            let r = received.lock().unwrap();
+            json!({
+                "audio_packets": r.audio_packets.values().sum::<u64>(),
+                "opus_errors": r.decode_errors,
+                "distinct_first_bytes": r.audio_first_bytes.len(),
+                "video_frames": r.video_frames,
+                "video_frames_sealed": r.video_frames_sealed,
+            })
+        };
+        println!("{name} received {line}");
+    }
 }

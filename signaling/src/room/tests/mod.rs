@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
+mod keys;
 mod moments;
 mod properties;
 mod rounds;
@@ -17,6 +18,12 @@ fn settings(capacity: usize) -> RoomSettings {
         length: Duration::from_secs(90 * 60),
         stepped_out_notice: None,
     }
+}
+
+/// The public key of the page on connection `conn` (each connection is a
+/// page with its own key pair).
+fn public_key(conn: u64) -> PublicKey {
+    PublicKey::parse(&format!("B{conn:0>86}")).expect("the shape of a key")
 }
 
 fn name(n: &str) -> DisplayName {
@@ -67,6 +74,7 @@ impl Harness {
             role,
             name: name(n),
             key: ResumeKey::new(key.to_owned()),
+            public_key: Some(public_key(conn)),
         }));
         let attached = fx.iter().find_map(|e| match e {
             Effect::Attach { who, .. } => Some(*who),

@@ -109,6 +109,11 @@ enum Step {
     Reconnect {
         who: u8,
     },
+    /// `by` answers the last key request it was sent, wrapping the key for
+    /// everybody it knows of (as a tampered page could).
+    Keys {
+        by: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -137,6 +142,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(by, audio, video)| Step::SelfMedia { by, audio, video }),
         1 => (who.clone(), who.clone()).prop_map(|(by, who)| Step::Unmute { by, who }),
         2 => who.clone().prop_map(|who| Step::Reconnect { who }),
+        3 => who.clone().prop_map(|by| Step::Keys { by }),
         1 => who.prop_map(|by| Step::End { by }),
     ]
 }
@@ -206,6 +212,9 @@ proptest! {
         let mut forced: HashSet<ParticipantId> = HashSet::new();
         let mut barred_keys: HashSet<String> = HashSet::new();
         let mut barred_links: HashSet<Seat> = HashSet::new();
+        // The last key request: its holder, epoch and listeners (with the
+        // connection whose page's key was listed).
+        let mut asked: Option<(ParticipantId, u64, KeyEpoch, Vec<(ParticipantId, u64)>)> = None;
         let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
 
         for s in steps {
@@ -267,6 +276,11 @@ proptest! {
                 Step::View { by } => h.run(Command::View { by: pick(&ids, by), view: TileView::default() }),
                 Step::SelfMedia { by, audio, video } => h.run(Command::SelfMedia { by: pick(&ids, by), audio, video }),
                 Step::Unmute { by, who } => h.run(Command::Mute { by: pick(&ids, by), who: pick(&ids, who), audio: false, video: false, may_unmute: true }),
+                Step::Keys { by } => {
+                    let by = pick(&ids, by);
+                    let epoch = asked.as_ref().map_or(KeyEpoch(0), |a| a.2);
+                    h.run(Command::DeliverKeys { by, epoch, wrapped: ids.iter().map(|id| (*id, WrappedKey::parse("AAAA").unwrap())).collect() })
+                }
                 Step::Reconnect { who } => {
                     let who = pick(&ids, who);
                     let mut fx = Vec::new();
@@ -368,6 +382,51 @@ proptest! {
                     Effect::MediaAdd { who, .. } => prop_assert!(h.room.is_admitted(*who), "media for someone not admitted"),
                     Effect::MediaView { who, .. } => prop_assert!(carried.contains(who), "a view for someone not in the media plane"),
                     _ => {}
+                }
+            }
+            // Keys. Whenever who may listen changes (admitted, connected, a
+            // page key — here each connection's), the moderator is asked,
+            // if present, and only then; listeners are admitted; a wrapped
+            // key reaches only a listener of the latest request.
+            if !h.room.is_ended() {
+                let holder = h.room.moderator().filter(|m| h.room.is_admitted(*m) && h.room.is_connected(*m));
+                let now = holder.map(|holder| {
+                    let listeners: Vec<(ParticipantId, u64)> = ids.iter().copied()
+                        .filter(|id| *id != holder && h.room.is_admitted(*id) && h.room.is_connected(*id))
+                        .map(|id| (id, conn_of[&id])).collect();
+                    (holder, conn_of[&holder], listeners)
+                });
+                let requests: Vec<_> = fx.iter().filter_map(|e| match e {
+                    Effect::Notify { to, notice: Notice::RotateKey { epoch, listeners } } => Some((*to, *epoch, listeners.clone())),
+                    _ => None,
+                }).collect();
+                let changed = match (&now, &asked) {
+                    (Some((h0, c0, l0)), Some((h1, c1, _, l1))) => (h0, c0, l0) != (h1, c1, l1),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                // (A reconnect is several commands: a request for each change.)
+                let several = matches!(s, Step::Reconnect { .. });
+                prop_assert!(changed == !requests.is_empty() && (several || requests.len() <= 1), "key requests {:?} after {:?}", requests, s);
+                for (to, _, listed) in &requests {
+                    prop_assert!(listed.iter().all(|(id, _)| h.room.is_admitted(*id) || several), "a waiting member is listed");
+                    prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "a key request to a member");
+                }
+                if let (Some((holder, conn, listeners)), Some((to, epoch, listed))) = (now, requests.last()) {
+                    prop_assert_eq!(*to, holder);
+                    let listed: Vec<ParticipantId> = listed.iter().map(|(id, key)| {
+                        assert_eq!(key, &public_key(conn_of[id]), "a listener's key is its page's");
+                        *id
+                    }).collect();
+                    prop_assert_eq!(&listed, &listeners.iter().map(|l| l.0).collect::<Vec<_>>());
+                    asked = Some((holder, conn, *epoch, listeners));
+                }
+                for e in &fx {
+                    if let Effect::Notify { to, notice: Notice::MediaKey { from, .. } } = e {
+                        let a = asked.as_ref().expect("a key only after a request");
+                        prop_assert_eq!(*from, a.0);
+                        prop_assert!(h.room.is_admitted(*to) && a.3.iter().any(|l| l.0 == *to), "{:?} got a key it was not asked for", to);
+                    }
                 }
             }
             // Only an admission command makes new members admitted.
