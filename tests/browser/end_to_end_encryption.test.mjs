@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, participantAction, sleep, startHaven, stats, tid,
+  eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
 } from './harness.mjs';
 
 const status = (page) => page.locator(tid('e2ee-status'));
@@ -82,14 +82,18 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
       return out;
     };
     const s0 = await samples();
+    // Open Lee's menu first, so the time runs from the click on "Remove".
+    const row = fac.locator(`${tid('participant-row')}[data-name="Lee"]`);
+    await row.locator(tid('participant-menu')).click();
     const t0 = Date.now();
-    await participantAction(fac, 'Lee', 'participant-remove');
+    await row.locator(tid('participant-remove')).click();
+    // A liveness bound, not a speed target (the time is printed).
     await eventually('a new key on the remaining pages', async () => {
       for (const n of ['ada', 'Sam', 'Kim']) if ((await epochOf(pages[n])) <= before) return false;
       return true;
-    }, 5000);
-    const rotated = Date.now() - t0;
-    console.log(`the remaining pages held the new key ${rotated} ms after the removal was clicked`);
+    }, 10000);
+    const since = await Promise.all(['ada', 'Sam', 'Kim'].map(async (n) => Number(await status(pages[n]).getAttribute('data-since')) - t0));
+    console.log(`the remaining pages (ada, Sam, Kim) held the new key ${since.join(', ')} ms after "Remove" was clicked`);
     const newKid = (await epochOf(fac)) & 0xff;
     await sleep(4000);
     const s1 = await samples();

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FrameDecryptor, FrameEncryptor, FrameRefused, MAX_COUNTER, TRAILER_BYTES, clearBytes, importMediaKey,
+  FrameDecryptor, FrameEncryptor, FrameRefused, MAX_COUNTER, TRAILER_BYTES, clearBytes, importMediaKey, openRed,
 } from '../../web/js/sframe.js';
 
 const key = () => importMediaKey(crypto.getRandomValues(new Uint8Array(32)));
@@ -86,4 +86,41 @@ test('a counter is never used twice: a replayed frame is refused, a spent encryp
   const spent = new FrameEncryptor();
   spent.counter = MAX_COUNTER;
   await assert.rejects(spent.encrypt(frame(10).buffer, 0, k, 0), FrameRefused);
+});
+
+/** A RED payload (RFC 2198) of `redundant` blocks then the primary. */
+function red(redundant, primary) {
+  const parts = [];
+  redundant.forEach((b, i) => {
+    const ts = 960 * (redundant.length - i);
+    parts.push(Uint8Array.of(0x80 | 111, ts >> 6, ((ts & 0x3f) << 2) | (b.length >> 8), b.length & 0xff));
+  });
+  parts.push(Uint8Array.of(111), ...redundant, primary);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+test('redundant audio of sealed frames opens block by block', async () => {
+  const k = await key();
+  const enc = new FrameEncryptor();
+  const plain = [frame(60), frame(70), frame(80)];
+  const sealed = [];
+  for (const p of plain) sealed.push(new Uint8Array(await enc.encrypt(p.buffer, 0, k, 2)));
+  const dec = new FrameDecryptor();
+  dec.addKey(2, k);
+  const open = (d) => dec.decrypt(d);
+  // Frame 0 arrived on its own; frame 1 was lost. RED carries 0 and 1 beside 2.
+  await dec.decrypt(sealed[0].buffer);
+  const opened = new Uint8Array(await openRed(open, red([sealed[0], sealed[1]], sealed[2])));
+  // What is left: frame 1 (redundant, now opened) and frame 2 (primary).
+  assert.ok(same(opened, red([plain[1]], plain[2])), 'the opened RED payload');
+  // A primary that does not open refuses the packet.
+  const bad = sealed[2].slice();
+  bad[5] ^= 1;
+  await assert.rejects(openRed(open, red([], bad)), FrameRefused);
+  // Malformed RED: a header running past the end, a block longer than the packet.
+  await assert.rejects(openRed(open, Uint8Array.of(0x80 | 111, 0)), FrameRefused);
+  await assert.rejects(openRed(open, Uint8Array.of(0x80 | 111, 0, 3, 0xff, 111, 1, 2)), FrameRefused);
 });

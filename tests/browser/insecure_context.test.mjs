@@ -13,9 +13,12 @@ import { launch, logIn, newPage, startHaven, tid } from './harness.mjs';
 test('a plain-http page says so and cannot knock unencrypted', { timeout: 120000 }, async () => {
   const haven = await startHaven(['ada'], { publicHost: 'insecure.test' });
   const browser = await launch({ hostRules: 'MAP insecure.test 127.0.0.1' });
+  // The facilitator's browser treats the origin as https would be (a
+  // console must encrypt too); the member's does not.
+  const facBrowser = await launch({ hostRules: 'MAP insecure.test 127.0.0.1', secureOrigin: haven.base });
   try {
     assert.match(haven.stdout(), /only on https:\/\/ pages/, 'haven serve did not warn');
-    const fac = await newPage(browser, haven.base);
+    const fac = await newPage(facBrowser, haven.base);
     await logIn(fac, 'ada');
     await fac.fill(tid('group-create-name'), 'LAN group');
     await fac.click(tid('group-create-submit'));
@@ -39,6 +42,7 @@ test('a plain-http page says so and cannot knock unencrypted', { timeout: 120000
     assert.ok(await member.locator(tid('waiting-screen')).isHidden(), 'knocked without encryption');
     assert.equal(await fac.locator(tid('waiting-entry')).count(), 0, 'the facilitator saw a knock');
   } finally {
+    await facBrowser.close();
     await browser.close();
     haven.stop();
   }

@@ -3,7 +3,9 @@
 // thread). Fail closed: without a key nothing is sent, and a frame that
 // does not open is dropped, never played.
 
-import { FrameDecryptor, FrameEncryptor, FrameRefused, clearBytes } from './sframe.js';
+import {
+  FrameDecryptor, FrameEncryptor, FrameRefused, clearBytes, openRed,
+} from './sframe.js';
 
 /** The key frames are sealed with: { kid, key }, or none yet. */
 let sending = null;
@@ -48,10 +50,19 @@ function sealer(kind) {
   };
 }
 
-function opener() {
+/** Whether an audio frame is RED (redundant frames beside the current one). */
+function isRed(frame) {
+  const meta = frame.getMetadata ? frame.getMetadata() : {};
+  return /red/i.test(meta.mimeType || '');
+}
+
+function opener(kind) {
+  const open = (data) => decryptor.decrypt(data);
   return async (frame, controller) => {
     try {
-      frame.data = await decryptor.decrypt(frame.data);
+      frame.data = kind === 'audio' && isRed(frame)
+        ? await openRed(open, new Uint8Array(frame.data))
+        : await open(frame.data);
       counts.opened += 1;
       controller.enqueue(frame);
     } catch (e) {
@@ -62,6 +73,6 @@ function opener() {
 
 onrtctransform = (event) => {
   const { readable, writable, options } = event.transformer;
-  const transform = options.side === 'send' ? sealer(options.kind) : opener();
+  const transform = options.side === 'send' ? sealer(options.kind) : opener(options.kind);
   readable.pipeThrough(new TransformStream({ transform })).pipeTo(writable).catch(() => {});
 };

@@ -253,6 +253,7 @@ export class Session {
     status.dataset.state = key ? 'encrypted' : 'waiting';
     status.dataset.code = key ? key.code : '';
     status.dataset.epoch = key ? String(key.epoch) : '';
+    status.dataset.since = String(Date.now());
     status.textContent = key ? `End-to-end encrypted · safety code ${key.code}` : 'Waiting for the key…';
     status.title = key ? 'Everyone in this session sees the same safety code. The facilitator may read it aloud to compare.' : '';
   }

@@ -146,3 +146,55 @@ function hex(bytes) {
 export function importMediaKey(raw) {
   return globalThis.crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
+
+/**
+ * Open a RED packet (RFC 2198) whose blocks are sealed frames: Haven sends
+ * redundant audio to a member on a lossy link by packing earlier sealed
+ * Opus frames beside the current one, and the browser hands the whole RED
+ * payload to the receive transform. Each block is opened on its own; a
+ * redundant block that does not open (usually: its frame already arrived,
+ * so its counter was seen) is left out; if the primary does not open, the
+ * packet is refused. Returns the RED payload with opened blocks.
+ * @param {(data: Uint8Array) => Promise<ArrayBuffer>} open
+ * @param {Uint8Array} bytes
+ */
+export async function openRed(open, bytes) {
+  const headers = [];
+  let at = 0;
+  while (at < bytes.length && bytes[at] & 0x80) {
+    if (at + 4 > bytes.length) throw new FrameRefused('bad RED header');
+    headers.push({ head: bytes.subarray(at, at + 3), length: ((bytes[at + 2] & 0x03) << 8) | bytes[at + 3] });
+    at += 4;
+  }
+  if (at >= bytes.length) throw new FrameRefused('bad RED header');
+  const primaryType = bytes[at];
+  at += 1;
+  const blocks = [];
+  for (const h of headers) {
+    if (at + h.length > bytes.length) throw new FrameRefused('bad RED block length');
+    blocks.push({ head: h.head, data: bytes.subarray(at, at + h.length) });
+    at += h.length;
+  }
+  const primary = new Uint8Array(await open(bytes.slice(at)));
+  const kept = [];
+  for (const b of blocks) {
+    try {
+      const data = new Uint8Array(await open(b.data.slice()));
+      if (data.length <= 0x3ff) kept.push({ head: b.head, data });
+    } catch { /* redundant: its frame came already, or cannot be opened */ }
+  }
+  const size = kept.reduce((n, b) => n + 4 + b.data.length, 0) + 1 + primary.length;
+  const out = new Uint8Array(size);
+  let w = 0;
+  for (const b of kept) {
+    out.set(b.head, w);
+    out[w + 2] = (b.head[2] & 0xfc) | (b.data.length >> 8);
+    out[w + 3] = b.data.length & 0xff;
+    w += 4;
+  }
+  out[w] = primaryType;
+  w += 1;
+  for (const b of kept) { out.set(b.data, w); w += b.data.length; }
+  out.set(primary, w);
+  return out.buffer;
+}
