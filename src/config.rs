@@ -122,6 +122,34 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// What the configuration resolves to, one setting a line (no secrets:
+    /// the TURN secret is named by its file only).
+    pub fn summary(&self) -> String {
+        let mut lines = vec![
+            format!("public URL: {}", self.public_url),
+            format!("listen: {}", self.listen),
+            format!("media: UDP port {}", self.media_port),
+            format!("data directory: {}", self.data_dir.display()),
+        ];
+        if let Some(ip) = self.public_ip {
+            lines.push(format!("public IP for media: {ip}"));
+        }
+        if let Some((cert, _)) = &self.tls {
+            lines.push(format!("HTTPS certificate: {}", cert.display()));
+        }
+        if let Some((urls, secret)) = &self.turn {
+            lines.push(format!(
+                "TURN: {} (secret in {})",
+                urls.join(", "),
+                secret.display()
+            ));
+        }
+        if let Some(m) = self.metrics_listen {
+            lines.push(format!("metrics: http://{m}/metrics"));
+        }
+        lines.join("\n")
+    }
+
     /// Whether browsers will refuse camera and microphone on the public URL:
     /// plain `http://` on a host other than localhost or a loopback address.
     pub fn public_url_is_insecure(&self) -> bool {

@@ -6,9 +6,11 @@
 mod accounts;
 mod config;
 mod connections;
+mod doctor;
 mod lockdown;
 mod metrics;
 mod tls;
+mod turn_probe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +54,20 @@ enum Command {
         /// data directory; this is logged at every start.
         #[arg(long, env = "HAVEN_ALLOW_WITHOUT_LANDLOCK")]
         allow_without_landlock: bool,
+        /// Check the configuration, say what it resolves to, and exit
+        /// (non-zero if it cannot be used) without serving anything.
+        #[arg(long)]
+        check_config: bool,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+    /// Check what breaks sessions in practice (addresses, the media port,
+    /// TLS, TURN, the clock, the data directory, disk space) and say what to
+    /// do; exits non-zero if anything is a problem.
+    Doctor {
+        /// The same configuration file `serve` uses.
+        #[arg(long, env = "HAVEN_CONFIG")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         settings: Box<Settings>,
     },
@@ -96,10 +112,21 @@ fn main() -> ExitCode {
         Command::Serve {
             config,
             allow_without_landlock,
+            check_config,
             settings,
         } => Config::resolve(*settings, config.as_deref())
             .map_err(|e| e.to_string())
-            .and_then(|c| serve(c, allow_without_landlock)),
+            .and_then(|c| {
+                if check_config {
+                    println!("The configuration is valid.\n{}", c.summary());
+                    Ok(())
+                } else {
+                    serve(c, allow_without_landlock)
+                }
+            }),
+        Command::Doctor { config, settings } => Config::resolve(*settings, config.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(|c| doctor::run(&c)),
         Command::Facilitator { command } => accounts::run(command),
     };
     match result {

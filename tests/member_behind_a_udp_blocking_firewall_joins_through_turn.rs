@@ -6,69 +6,17 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use common::coturn::Coturn;
 use common::{free_port, hello_member, hello_staff, wait_until, Console, Options, Server, Ws};
 use haven_e2e::webrtc_client::{RTCIceServer, ToneClient};
 use serde_json::json;
 
 const SECRET: &str = "a-secret-shared-with-coturn";
 const TONES: [f32; 2] = [440.0, 660.0];
-
-/// coturn on loopback, sharing `SECRET` with Haven, relaying to loopback.
-struct Coturn {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    pid_file: std::path::PathBuf,
-}
-
-impl Coturn {
-    fn start(port: u16) -> Self {
-        let pid_file = std::env::temp_dir().join(format!("haven-coturn-{port}.pid"));
-        let mut child = Command::new("turnserver")
-            .args([
-                "-n",
-                "--listening-ip",
-                "127.0.0.1",
-                "--relay-ip",
-                "127.0.0.1",
-            ])
-            .args(["--listening-port", &port.to_string()])
-            .args(["--min-port", "50000", "--max-port", "50999"])
-            .args(["--use-auth-secret", "--static-auth-secret", SECRET])
-            .args(["--realm", "haven.test", "--allow-loopback-peers"])
-            .args([
-                "--no-cli",
-                "--no-tls",
-                "--no-dtls",
-                "--simple-log",
-                "--verbose",
-            ])
-            .args(["--log-file", "stdout", "--pidfile"])
-            .arg(&pid_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("coturn's turnserver runs (scripts/test installs coturn)");
-        let log = common::collect_output(child.stdout.take().unwrap());
-        Self {
-            child,
-            log,
-            pid_file,
-        }
-    }
-}
-
-impl Drop for Coturn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.pid_file);
-    }
-}
 
 /// Deletes a file when the test ends, however it ends.
 struct RemoveOnDrop(std::path::PathBuf);
@@ -82,7 +30,7 @@ impl Drop for RemoveOnDrop {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_behind_a_udp_blocking_firewall_joins_through_turn() {
     let turn_port = free_port();
-    let coturn = Coturn::start(turn_port);
+    let coturn = Coturn::start(turn_port, SECRET);
     let secret_file = std::env::temp_dir().join(format!("haven-turn-secret-{turn_port}"));
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
     let _remove_secret = RemoveOnDrop(secret_file.clone());

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod coturn;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
