@@ -186,7 +186,19 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
     runtime.block_on(async move {
         let (media, events) = media.start().map_err(|e| e.to_string())?;
         let media_port = media.local_addrs().first().map_or(0, |a| a.port());
-        let live = Live::new(Arc::new(media.clone()), store.clone(), events);
+        // Open sessions are kept in the data directory, so that a restart
+        // (an upgrade, a crash) does not end them.
+        let live = Live::new(
+            Arc::new(media.clone()),
+            store.clone(),
+            events,
+            Some(config.data_dir.clone()),
+        );
+        let resumed = live.resume_sessions();
+        if resumed > 0 {
+            println!("Resumed {resumed} open session(s): their pages reconnect by themselves.");
+        }
+        let live_at_stop = live.clone();
         if let Some(l) = metrics_listener {
             if let Ok(addr) = l.local_addr() {
                 println!("Metrics at http://{addr}/metrics");
@@ -195,7 +207,10 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         }
         let state = Arc::new(AppState {
             store: store.clone(),
-            sessions: Arc::new(Sessions::new(Duration::from_secs(config.idle_logout_minutes * 60))),
+            sessions: Arc::new(Sessions::persistent(
+                Duration::from_secs(config.idle_logout_minutes * 60),
+                store.clone(),
+            )),
             live,
             settings: HttpSettings {
                 public_url: config.public_url.clone(),
@@ -248,7 +263,11 @@ fn serve(config: Config, allow_without_landlock: bool) -> Result<(), String> {
         let stopper = handle.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
-            stopper.graceful_shutdown(Some(Duration::from_secs(5)));
+            // Pages are told, so they come back as soon as the server is up
+            // again; the sessions themselves are on disk.
+            live_at_stop.restarting().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stopper.graceful_shutdown(Some(Duration::from_secs(1)));
         });
         let server = axum_server::from_tcp(listener).handle(handle);
         let served = match config.tls {

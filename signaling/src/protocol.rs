@@ -395,6 +395,9 @@ pub enum ServerMsg {
     Replaced,
     /// The session ended.
     SessionEnded,
+    /// The server is restarting: reconnect at once (with a little jitter);
+    /// the session and everyone's place in it are kept.
+    Restarting,
     /// The facilitator is away (true) or back (false).
     FacilitatorAway {
         /// Away.

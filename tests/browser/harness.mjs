@@ -40,23 +40,38 @@ export async function startHaven(accounts = ['ada'], { publicHost, listenHost, p
   if (publicUrl) args.push('--public-url', publicUrl);
   // Media on the same address as HTTP, for members in other namespaces.
   if (listenHost) args.push('--public-ip', listenHost);
-  const child = spawn(HAVEN, args, {
-    env: { ...process.env, HAVEN_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
   let stdout = '';
-  child.stdout.on('data', (d) => { stdout += d; });
   const local = `http://${host}:${port}`;
   const base = publicUrl || local;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${local}/healthz`)).ok) break; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const run = async () => {
+    const c = spawn(HAVEN, args, {
+      env: { ...process.env, HAVEN_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    c.stdout.on('data', (d) => { stdout += d; });
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${local}/healthz`)).ok) break; } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return c;
+  };
+  let child = await run();
   return {
     base,
     /** Haven's own address (plain http), e.g. for a proxy in front. */
     local,
     /** What `haven serve` printed so far. */
     stdout: () => stdout,
+    /**
+     * Stop Haven with `signal` (SIGKILL: a crash; SIGTERM: a restart by
+     * systemd), wait until it is gone, and start it again on the same
+     * address and data directory. Resolves when it answers again.
+     */
+    async restart(signal) {
+      const gone = new Promise((ok) => child.once('exit', ok));
+      child.kill(signal);
+      await gone;
+      child = await run();
+    },
     stop() { child.kill(); rmSync(dataDir, { recursive: true, force: true }); },
   };
 }

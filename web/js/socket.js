@@ -28,13 +28,20 @@ export class Channel {
     ws.onmessage = (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
+      // The server is restarting: come back as soon as it is up again.
+      if (msg.type === 'restarting') { this.restartingSince = Date.now(); return; }
       this.onMessage(msg);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
       if (!this.reconnect) { this.onState('closed'); return; }
       this.onState('reconnecting');
-      const delay = Math.min(8000, 500 * 2 ** this.attempt++);
+      // Soon, and not all at once (jitter): a restart keeps the session, so
+      // every page of it comes back within a few seconds; after a server
+      // said it restarts, every half second or so for half a minute.
+      const jitter = Math.random() * 500;
+      const restarting = this.restartingSince && Date.now() - this.restartingSince < 30000;
+      const delay = restarting ? 250 + jitter : Math.min(3000, 500 * 2 ** this.attempt++) + jitter;
       setTimeout(() => { if (this.reconnect) this.connect(); }, delay);
     };
   }

@@ -2,7 +2,7 @@
 //! login sessions that end on logout or after inactivity.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -11,6 +11,7 @@ use base64::Engine;
 use rand::RngCore;
 
 use crate::room::AccountId;
+use crate::store::{Store, StoredLogin};
 
 /// Shortest password accepted for a facilitator account.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -57,13 +58,15 @@ pub fn looks_like_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Logged-in facilitators, by session secret. Kept in memory only: a restart
-/// logs everyone out, which is the safe direction. A login ends after
-/// `idle_timeout` without a request, and in any case [`Sessions::LIFETIME`]
-/// after it began (a laptop left logged in does not stay so for days).
+/// Logged-in facilitators. A login ends after `idle_timeout` without a
+/// request, and in any case [`Sessions::LIFETIME`] after it began (a laptop
+/// left logged in does not stay so for days). Logins are found by the
+/// SHA-256 of their secret; with a store ([`Sessions::persistent`]) they are
+/// also kept in the database (hashed), so a restart logs nobody out.
 pub struct Sessions {
     idle_timeout: Duration,
-    by_token: Mutex<HashMap<String, Login>>,
+    by_hash: Mutex<HashMap<[u8; 32], Login>>,
+    store: Option<Arc<Store>>,
 }
 
 struct Login {
@@ -73,6 +76,8 @@ struct Login {
     /// `logins_valid_from_ms` after a password change or a disable).
     began_ms: u64,
     seen: Instant,
+    /// When the store last heard it was used (Unix milliseconds).
+    stored_seen_ms: u64,
 }
 
 /// A live login, as seen by a request.
@@ -84,32 +89,107 @@ pub struct LiveLogin {
     pub began_ms: u64,
 }
 
+/// How stale the stored "last used" may get before it is written again.
+const SEEN_WRITE_EVERY_MS: u64 = 30_000;
+
+fn token_hash(token: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 impl Sessions {
     /// The longest a login lasts, however active: a working day.
     pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
-    /// Sessions that end after `idle_timeout` without a request.
+    /// Logins in memory only (a restart logs everyone out).
     pub fn new(idle_timeout: Duration) -> Self {
         Self {
             idle_timeout,
-            by_token: Mutex::new(HashMap::new()),
+            by_hash: Mutex::new(HashMap::new()),
+            store: None,
+        }
+    }
+
+    /// Logins kept in `store` too, starting with those it holds that are
+    /// still alive (the others are deleted).
+    pub fn persistent(idle_timeout: Duration, store: Arc<Store>) -> Self {
+        let now = Instant::now();
+        let now_ms = crate::store::now_ms();
+        let sessions = Self {
+            idle_timeout,
+            by_hash: Mutex::new(HashMap::new()),
+            store: None,
+        };
+        let mut map = HashMap::new();
+        for l in store.logins().unwrap_or_default() {
+            let ago = |ms: u64| Duration::from_millis(now_ms.saturating_sub(ms));
+            let login = Login {
+                account: l.account,
+                began: now.checked_sub(ago(l.began_ms)).unwrap_or(now),
+                began_ms: l.began_ms,
+                seen: now.checked_sub(ago(l.seen_ms)).unwrap_or(now),
+                stored_seen_ms: l.seen_ms,
+            };
+            let old = ago(l.began_ms) >= Self::LIFETIME || ago(l.seen_ms) >= idle_timeout;
+            if old || !sessions.alive(&login, now) {
+                let _ = store.delete_login(&l.token_hash);
+            } else {
+                map.insert(l.token_hash, login);
+            }
+        }
+        Self {
+            idle_timeout,
+            by_hash: Mutex::new(map),
+            store: Some(store),
+        }
+    }
+
+    fn keep(&self, hash: [u8; 32], l: &Login) {
+        if let Some(store) = &self.store {
+            let stored = StoredLogin {
+                token_hash: hash,
+                account: l.account,
+                began_ms: l.began_ms,
+                seen_ms: l.stored_seen_ms,
+            };
+            if let Err(e) = store.save_login(&stored) {
+                tracing::warn!(error = %e, "a login cannot be stored: a restart would log it out");
+            }
+        }
+    }
+
+    fn drop_stored(&self, hash: &[u8; 32]) {
+        if let Some(store) = &self.store {
+            let _ = store.delete_login(hash);
         }
     }
 
     /// Start a session; returns its secret.
     pub fn start(&self, account: AccountId, now: Instant) -> String {
         let token = random_token();
-        let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, l| self.alive(l, now));
-        map.insert(
-            token.clone(),
-            Login {
-                account,
-                began: now,
-                began_ms: crate::store::now_ms(),
-                seen: now,
-            },
-        );
+        let hash = token_hash(&token);
+        let now_ms = crate::store::now_ms();
+        let login = Login {
+            account,
+            began: now,
+            began_ms: now_ms,
+            seen: now,
+            stored_seen_ms: now_ms,
+        };
+        self.keep(hash, &login);
+        let mut map = self.by_hash.lock().unwrap_or_else(|p| p.into_inner());
+        let dead: Vec<[u8; 32]> = map
+            .iter()
+            .filter(|(_, l)| !self.alive(l, now))
+            .map(|(h, _)| *h)
+            .collect();
+        for h in dead {
+            map.remove(&h);
+            self.drop_stored(&h);
+        }
+        map.insert(hash, login);
         token
     }
 
@@ -120,17 +200,27 @@ impl Sessions {
 
     /// A live session (and mark it active).
     pub fn touch_login(&self, token: &str, now: Instant) -> Option<LiveLogin> {
-        let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
-        let login = map.get_mut(token)?;
+        let hash = token_hash(token);
+        let mut map = self.by_hash.lock().unwrap_or_else(|p| p.into_inner());
+        let login = map.get_mut(&hash)?;
         if !self.alive(login, now) {
-            map.remove(token);
+            map.remove(&hash);
+            self.drop_stored(&hash);
             return None;
         }
         login.seen = now;
-        Some(LiveLogin {
+        let live = LiveLogin {
             account: login.account,
             began_ms: login.began_ms,
-        })
+        };
+        let now_ms = crate::store::now_ms();
+        if self.store.is_some() && now_ms >= login.stored_seen_ms + SEEN_WRITE_EVERY_MS {
+            login.stored_seen_ms = now_ms;
+            let login = Login { ..*login };
+            drop(map);
+            self.keep(hash, &login);
+        }
+        Some(live)
     }
 
     fn alive(&self, l: &Login, now: Instant) -> bool {
@@ -140,18 +230,23 @@ impl Sessions {
 
     /// End every login of an account (disabled, or its password changed).
     pub fn end_account(&self, account: AccountId) {
-        self.by_token
+        self.by_hash
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, l| l.account != account);
+        if let Some(store) = &self.store {
+            let _ = store.delete_logins_of(account);
+        }
     }
 
     /// End a session.
     pub fn end(&self, token: &str) {
-        self.by_token
+        let hash = token_hash(token);
+        self.by_hash
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(token);
+            .remove(&hash);
+        self.drop_stored(&hash);
     }
 }
 
@@ -194,5 +289,32 @@ mod tests {
         let tok = s.start(AccountId(4), t0);
         s.end_account(AccountId(4));
         assert_eq!(s.touch(&tok, t0), None);
+    }
+
+    #[test]
+    fn a_login_survives_a_restart_and_the_store_keeps_only_its_hash() {
+        let store = Arc::new(Store::in_memory().unwrap());
+        let account = store.add_facilitator("ada", "hash").unwrap();
+        let idle = Duration::from_secs(1800);
+        let before = Sessions::persistent(idle, store.clone());
+        let token = before.start(account, Instant::now());
+        let ended = before.start(account, Instant::now());
+        before.end(&ended);
+        drop(before);
+        // A new process: the same database.
+        let after = Sessions::persistent(idle, store.clone());
+        assert_eq!(after.touch(&token, Instant::now()), Some(account));
+        assert_eq!(after.touch(&ended, Instant::now()), None);
+        let stored = store.logins().unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].token_hash, token_hash(&token));
+        assert_ne!(&stored[0].token_hash[..], token.as_bytes());
+        // Ending every login of the account reaches the store too.
+        after.end_account(account);
+        assert!(store.logins().unwrap().is_empty());
+        assert_eq!(
+            Sessions::persistent(idle, store).touch(&token, Instant::now()),
+            None
+        );
     }
 }

@@ -24,8 +24,10 @@ pub struct Checked {
     pub role: Role,
     /// The name they chose.
     pub name: DisplayName,
-    /// The key they presented, or a fresh one; handed out in `welcome`.
+    /// The key they presented, or a fresh one.
     pub key: ResumeKey,
+    /// Its secret, handed out in `welcome` (the room keeps only its hash).
+    pub resume_secret: String,
 }
 
 /// A hello turned away: a machine-readable code and words for the person.
@@ -81,7 +83,10 @@ pub fn check<M: MediaPlane>(
                 seat: Seat::Staff(account),
                 role,
                 name,
+                // Staff resume by their login, not a key; each still gets
+                // its own, so that no two arrivals share one.
                 key: ResumeKey::new(random_token()),
+                resume_secret: String::new(),
             })
         }
         Join::Member {
@@ -119,11 +124,12 @@ pub fn check<M: MediaPlane>(
                 "bad_name",
                 "A name is 1 to 40 characters (a pseudonym is fine).",
             ))?;
-            let key = match resume {
-                Some(r) if looks_like_token(&r) => ResumeKey::new(r),
+            let resume_secret = match resume {
+                Some(r) if looks_like_token(&r) => r,
                 Some(_) => return Err(away("bad_resume", "The resume key is not valid.")),
-                None => ResumeKey::new(random_token()),
+                None => random_token(),
             };
+            let key = ResumeKey::new(resume_secret.clone());
             let (group, seat) = match invite {
                 Invite::Personal(g, link) => (g, Seat::Personal(link)),
                 Invite::Group(g) => (g, Seat::Group),
@@ -139,6 +145,7 @@ pub fn check<M: MediaPlane>(
                 role: Role::Member,
                 name,
                 key,
+                resume_secret,
             })
         }
     }

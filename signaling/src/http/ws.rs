@@ -177,7 +177,7 @@ async fn connection<M: MediaPlane>(
     let member = door.role == Role::Member;
     let welcome = ServerMsg::Welcome {
         v: PROTOCOL_VERSION,
-        resume: member.then(|| door.key.as_str().to_owned()),
+        resume: member.then(|| door.resume_secret.clone()),
     };
     if !send(&mut socket, &welcome).await {
         return;

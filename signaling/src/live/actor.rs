@@ -7,11 +7,10 @@ use std::time::Instant;
 use haven_sfu::{MediaEvent, MediaPlane, PublishPermission};
 use tokio::sync::mpsc;
 
+use super::resume_file::{self, SavedSession};
 use super::wire::{command_for, notice_to_msg};
 use crate::protocol::{ClientMsg, ServerMsg};
-use crate::room::{
-    AccountId, Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId, RoomSettings,
-};
+use crate::room::{AccountId, Command, ConnId, Effect, GroupId, ParticipantId, Room, RoomId};
 use crate::store::Store;
 
 use super::{MediaTrouble, SignalingMetrics};
@@ -41,6 +40,9 @@ pub enum RoomInput {
     },
     /// An event from the media plane.
     Media(MediaEvent),
+    /// The server is about to stop (SIGTERM): tell every page, so that it
+    /// reconnects at once to the restarted server.
+    Restarting,
     /// End the session now, from the console over HTTP, if `account` may
     /// (see `Room::may_end`); the answer goes to `done`.
     EndBy {
@@ -63,29 +65,78 @@ struct Actor<M: MediaPlane> {
     outboxes: HashMap<ConnId, mpsc::Sender<ServerMsg>>,
     conn_of: HashMap<ParticipantId, ConnId>,
     closed: bool,
+    resume: Option<ResumeWriter>,
 }
 
-/// Run a room until its session ends.
+/// Keeps the session's resume file (see `resume_file.rs`) in step with the
+/// room: rewritten when what a restart needs changes, deleted at the end.
+pub struct ResumeWriter {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The session's settings and opening time (the room is filled in).
+    pub session: SavedSession,
+    /// What was last written.
+    pub last: String,
+}
+
+impl ResumeWriter {
+    fn keep(&mut self, room: &Room) {
+        self.session.room = room.snapshot();
+        let text = resume_file::encode(&self.session);
+        if text == self.last {
+            return;
+        }
+        match resume_file::write_atomically(&self.path, &text) {
+            Ok(()) => self.last = text,
+            Err(e) => {
+                tracing::warn!(error = %e, "the session's resume file cannot be written: a restart would end this session")
+            }
+        }
+    }
+
+    fn forget(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(error = %e, "the ended session's resume file cannot be removed");
+            }
+        }
+    }
+}
+
+/// Where a room actor runs and what it reports to.
+pub struct ActorContext<M: MediaPlane> {
+    /// The group.
+    pub group: GroupId,
+    /// The media-plane room.
+    pub room_id: RoomId,
+    /// The media plane.
+    pub media: Arc<M>,
+    /// The database (audit log).
+    pub store: Arc<Store>,
+    /// Counters.
+    pub metrics: Arc<SignalingMetrics>,
+}
+
+/// Run a room (new, or restored after a restart) until its session ends.
 pub async fn run<M: MediaPlane>(
-    group: GroupId,
-    room_id: RoomId,
-    settings: RoomSettings,
-    media: Arc<M>,
-    store: Arc<Store>,
-    metrics: Arc<SignalingMetrics>,
+    cx: ActorContext<M>,
+    room: Room,
+    resume: Option<ResumeWriter>,
     mut inbox: mpsc::Receiver<RoomInput>,
 ) {
     let mut a = Actor {
-        group,
-        room_id,
-        room: Room::new(settings),
-        media,
-        store,
-        metrics,
+        group: cx.group,
+        room_id: cx.room_id,
+        room,
+        media: cx.media,
+        store: cx.store,
+        metrics: cx.metrics,
         outboxes: HashMap::new(),
         conn_of: HashMap::new(),
         closed: false,
+        resume,
     };
+    a.keep_resume_file();
     while !a.closed {
         let deadline = a.room.next_deadline();
         let input = match deadline {
@@ -93,6 +144,7 @@ pub async fn run<M: MediaPlane>(
                 i = inbox.recv() => i,
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(d)) => {
                     a.apply(Command::Tick).await;
+                    a.keep_resume_file();
                     continue;
                 }
             },
@@ -100,12 +152,31 @@ pub async fn run<M: MediaPlane>(
         };
         let Some(input) = input else { break };
         a.input(input).await;
+        a.keep_resume_file();
+    }
+    if let Some(w) = &a.resume {
+        w.forget();
     }
 }
 
 impl<M: MediaPlane> Actor<M> {
+    fn keep_resume_file(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Some(w) = self.resume.as_mut() {
+            w.keep(&self.room);
+        }
+    }
+
     async fn input(&mut self, input: RoomInput) {
         match input {
+            RoomInput::Restarting => {
+                let conns: Vec<ConnId> = self.outboxes.keys().copied().collect();
+                for conn in conns {
+                    self.send_conn(conn, ServerMsg::Restarting);
+                }
+            }
             RoomInput::Connect {
                 conn,
                 outbox,
@@ -310,7 +381,7 @@ mod tests {
     use haven_sfu::SlotIndex;
 
     use super::*;
-    use crate::room::{Arrival, DisplayName, ResumeKey, Role, Seat};
+    use crate::room::{Arrival, DisplayName, ResumeKey, Role, RoomSettings, Seat};
 
     fn arrival(conn: u64, id: u64, seat: Seat, role: Role) -> Command {
         Command::Enter(Arrival {
@@ -338,15 +409,14 @@ mod tests {
             length: Duration::from_secs(90 * 60),
             stepped_out_notice: None,
         };
-        let actor = tokio::spawn(run(
-            GroupId(1),
-            room,
-            settings,
-            Arc::new(media),
-            Arc::new(Store::in_memory().unwrap()),
-            Arc::default(),
-            rx,
-        ));
+        let cx = ActorContext {
+            group: GroupId(1),
+            room_id: room,
+            media: Arc::new(media),
+            store: Arc::new(Store::in_memory().unwrap()),
+            metrics: Arc::default(),
+        };
+        let actor = tokio::spawn(run(cx, Room::new(settings), None, rx));
         let (fac_out, _fac_in) = mpsc::channel(256);
         let (member_out, mut member_in) = mpsc::channel(256);
         let inputs = [

@@ -4,21 +4,25 @@
 //! meets tokio and the media plane.
 
 mod actor;
+pub mod resume_file;
 pub mod wire;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use haven_sfu::{MediaEvent, MediaPlane};
 use tokio::sync::mpsc;
 
 use crate::protocol::{ClientMsg, ServerMsg};
 use crate::room::{
-    AccountId, AuditAction, Command, ConnId, GroupId, ParticipantId, RoomId, RoomSettings,
+    AccountId, AuditAction, Command, ConnId, GroupId, ParticipantId, Room, RoomId, RoomSettings,
 };
 use crate::store::Store;
+use actor::{ActorContext, ResumeWriter};
+use resume_file::SavedSession;
 
 pub use actor::RoomInput;
 
@@ -159,6 +163,9 @@ pub struct Live<M: MediaPlane> {
     next_room: AtomicU64,
     next_participant: AtomicU64,
     next_conn: AtomicU64,
+    /// Where open sessions are kept for a restart (the data directory), if
+    /// anywhere.
+    resume_dir: Option<PathBuf>,
     /// Counts for the metrics endpoint.
     pub metrics: Arc<SignalingMetrics>,
 }
@@ -173,10 +180,13 @@ impl<M: MediaPlane> Live<M> {
     }
 
     /// No sessions yet. Media events are routed to rooms from `events`.
+    /// With `resume_dir`, every open session is kept there for a restart
+    /// (see [`Live::resume_sessions`]).
     pub fn new(
         media: Arc<M>,
         store: Arc<Store>,
         mut events: mpsc::Receiver<MediaEvent>,
+        resume_dir: Option<PathBuf>,
     ) -> Arc<Self> {
         let live = Arc::new(Self {
             media,
@@ -186,6 +196,7 @@ impl<M: MediaPlane> Live<M> {
             next_room: AtomicU64::new(1),
             next_participant: AtomicU64::new(1),
             next_conn: AtomicU64::new(1),
+            resume_dir,
             metrics: Arc::default(),
         });
         let by_room = live.by_room.clone();
@@ -234,45 +245,121 @@ impl<M: MediaPlane> Live<M> {
         length: Duration,
         stepped_out_notice: Option<String>,
     ) -> RoomHandle {
-        let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = by_group.get(&group) {
-            if !h.tx.is_closed() {
-                return h.clone();
-            }
-        }
-        let room = RoomId(self.next_room.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = mpsc::channel(1024);
-        let handle = RoomHandle {
-            room,
-            tx: tx.clone(),
-        };
-        by_group.insert(group, handle.clone());
-        self.by_room
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(room, tx);
         let settings = RoomSettings {
             capacity,
             reconnect_grace: RECONNECT_GRACE,
             length,
             stepped_out_notice,
         };
-        let live = self.clone();
-        tokio::spawn(async move {
-            actor::run(
+        let room = Room::new(settings.clone());
+        self.open(group, settings, room, SystemTime::now())
+    }
+
+    /// Reopen the sessions that were open when the server stopped, with
+    /// everyone in them reconnecting: pages come back by themselves, with
+    /// their resume keys (members) or logins (staff), and find their places.
+    /// Returns how many were reopened.
+    pub fn resume_sessions(self: &Arc<Self>) -> usize {
+        let Some(dir) = &self.resume_dir else {
+            return 0;
+        };
+        let saved = resume_file::load_all(dir);
+        let mut reopened = 0;
+        for s in saved {
+            let group = match self.store.group(s.group) {
+                Ok(Some(g)) => g,
+                _ => {
+                    let _ = std::fs::remove_file(resume_file::path_for(dir, s.group));
+                    continue;
+                }
+            };
+            let settings = RoomSettings {
+                capacity: s.capacity,
+                reconnect_grace: RECONNECT_GRACE,
+                length: s.length,
+                stepped_out_notice: group.stepped_out_notice.clone(),
+            };
+            let now = Instant::now();
+            let since = SystemTime::now()
+                .duration_since(s.opened)
+                .unwrap_or_default();
+            let opened = now.checked_sub(since).unwrap_or(now);
+            let room = Room::restore(settings.clone(), s.room.clone(), opened, now);
+            // Ids stay unique: new ones start above every restored one.
+            if let Some(top) = room.highest_id() {
+                self.next_participant
+                    .fetch_max(top.0 + 1, Ordering::Relaxed);
+            }
+            self.open(s.group, settings, room, s.opened);
+            reopened += 1;
+        }
+        reopened
+    }
+
+    /// Tell every page that the server is about to restart (they reconnect
+    /// at once, with a little jitter, instead of backing off).
+    pub async fn restarting(&self) {
+        let rooms: Vec<mpsc::Sender<RoomInput>> = self
+            .by_room
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for tx in rooms {
+            let _ = tx.send(RoomInput::Restarting).await;
+        }
+    }
+
+    fn open(
+        self: &Arc<Self>,
+        group: GroupId,
+        settings: RoomSettings,
+        room: Room,
+        opened: SystemTime,
+    ) -> RoomHandle {
+        let mut by_group = self.by_group.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = by_group.get(&group) {
+            if !h.tx.is_closed() {
+                return h.clone();
+            }
+        }
+        let room_id = RoomId(self.next_room.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = mpsc::channel(1024);
+        let handle = RoomHandle {
+            room: room_id,
+            tx: tx.clone(),
+        };
+        by_group.insert(group, handle.clone());
+        self.by_room
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room_id, tx);
+        let resume = self.resume_dir.as_ref().map(|dir| ResumeWriter {
+            path: resume_file::path_for(dir, group),
+            session: SavedSession {
                 group,
-                room,
-                settings,
-                live.media.clone(),
-                live.store.clone(),
-                live.metrics.clone(),
-                rx,
-            )
-            .await;
-            live.metrics.set_waiting(room, None);
-            live.forget(group, room);
+                opened,
+                capacity: settings.capacity,
+                length: settings.length,
+                room: room.snapshot(),
+            },
+            last: String::new(),
         });
-        tracing::info!(%room, group = group.0, "session started");
+        let live = self.clone();
+        let cx = ActorContext {
+            group,
+            room_id,
+            media: self.media.clone(),
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+        };
+        tokio::spawn(async move {
+            actor::run(cx, room, resume, rx).await;
+            live.metrics.set_waiting(room_id, None);
+            live.forget(group, room_id);
+        });
+        tracing::info!(room = %room_id, group = group.0, "session started");
         handle
     }
 

@@ -118,7 +118,7 @@ impl Room {
                     fx.push(Effect::Close { conn: a.conn });
                 }
             }
-            Door::Resume(id) => self.resume(id, a.conn, a.public_key, fx),
+            Door::Resume(id) => self.resume(id, a, fx),
             Door::Enter => {
                 self.seat_new(a, Stage::Admitted, None, fx);
             }
@@ -162,6 +162,7 @@ impl Room {
                 moment: None,
                 away: false,
                 public_key: a.public_key,
+                restored: false,
             },
         );
         fx.push(Effect::Attach {
@@ -207,16 +208,15 @@ impl Room {
     }
 
     /// A connection that proved it is `id` takes over from the old one.
-    fn resume(
-        &mut self,
-        id: ParticipantId,
-        conn: ConnId,
-        public_key: Option<PublicKey>,
-        fx: &mut Vec<Effect>,
-    ) {
+    fn resume(&mut self, id: ParticipantId, a: Arrival, fx: &mut Vec<Effect>) {
+        let conn = a.conn;
         let p = self.people.get_mut(&id).expect("found by the gate");
         // A new page has a new key pair (and holds no media key yet).
-        p.public_key = public_key;
+        p.public_key = a.public_key;
+        // After a restart the room knows no names: the page says it again.
+        if std::mem::take(&mut p.restored) {
+            p.name = a.name;
+        }
         if let Some(old) = p.conn.replace(conn) {
             fx.push(Effect::Close { conn: old });
         }

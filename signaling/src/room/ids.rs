@@ -40,27 +40,39 @@ impl Seat {
 
 /// The per-connection secret handed out in `welcome`: presenting it again
 /// (after a drop, a reload, a network change) resumes the participant it
-/// was given to, without knocking. Nothing else does. Never logged (its
-/// `Debug` is redacted).
+/// was given to, without knocking. Nothing else does. The room keeps only
+/// its SHA-256 (so a resume file written for a restart holds no secret);
+/// never logged (its `Debug` is redacted).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ResumeKey(String);
+pub struct ResumeKey([u8; 32]);
 
 impl ResumeKey {
-    /// A key the server generated or a client presented (already checked
-    /// to look like a token by the caller).
+    /// The key for a secret the server generated or a client presented
+    /// (already checked to look like a token by the caller).
     pub fn new(secret: String) -> Self {
-        Self(secret)
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        Self(out)
     }
 
-    /// The secret, to hand to its owner in `welcome` (never to logs).
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// A key from its SHA-256, as a resume file keeps it.
+    pub fn from_digest(digest: [u8; 32]) -> Self {
+        Self(digest)
+    }
+
+    /// The SHA-256 of the secret (for the resume file; not the secret).
+    pub fn digest(&self) -> [u8; 32] {
+        self.0
     }
 
     /// Compare in time that does not depend on where the keys differ.
     pub fn matches(&self, other: &ResumeKey) -> bool {
-        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        self.0
+            .iter()
+            .zip(&other.0)
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
     }
 }
 

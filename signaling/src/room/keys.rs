@@ -98,6 +98,18 @@ pub(super) struct KeyRing {
     asked: Option<Audience>,
 }
 
+impl KeyRing {
+    /// After a restart: the next key is newer than any asked for before.
+    pub(super) fn from_epoch(epoch: KeyEpoch) -> Self {
+        Self { epoch, asked: None }
+    }
+
+    /// The last epoch asked for.
+    pub(super) fn epoch(&self) -> KeyEpoch {
+        self.epoch
+    }
+}
+
 impl Room {
     /// The audience a key must be made for now, if there is a holder to
     /// make it: the moderator, connected, with a public key; and every

@@ -13,6 +13,7 @@ mod keys;
 mod moderation;
 mod moments;
 mod presence;
+mod resume;
 mod rounds;
 mod side_room;
 mod types;
@@ -27,6 +28,7 @@ pub use ids::{
     Role, RoomId, Seat, SlotIndex, TileView, MAX_ROOM_SIZE,
 };
 pub use keys::{KeyEpoch, PublicKey, WrappedKey, MAX_WRAPPED_KEY_CHARS};
+pub use resume::{RoomSnapshot, SeatSnapshot};
 pub use rounds::{RoundKind, RoundView};
 pub use types::{
     AuditAction, Command, ConnId, Effect, Notice, Refusal, RoomSettings, RosterEntry, WaitingEntry,
@@ -69,6 +71,9 @@ struct Person {
     away: bool,
     /// The page's end-to-end public key (absent: it gets no media key).
     public_key: Option<PublicKey>,
+    /// Restored after a restart and not back yet: the name is a
+    /// placeholder until their page says it again.
+    restored: bool,
 }
 
 impl Person {

@@ -6,10 +6,12 @@
 //! server makes them from its handlers behind one mutex.
 
 mod accounts;
+mod logins;
 mod schema;
 mod sealed;
 
 pub use accounts::{now_ms, Account};
+pub use logins::StoredLogin;
 
 pub use sealed::KEY_FILE;
 use sealed::{token_hash, LinkKey};

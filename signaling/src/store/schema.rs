@@ -64,6 +64,15 @@ const MIGRATIONS: &[&str] = &[
     // the side room ("" hides it). NULL: Haven's defaults.
     "ALTER TABLE groups ADD COLUMN agreement TEXT;
     ALTER TABLE groups ADD COLUMN stepped_out_notice TEXT;",
+    // 6: facilitators' logins survive a restart: the SHA-256 of each login
+    // secret (never the secret), its account, and when it began and was
+    // last used (Unix milliseconds).
+    "CREATE TABLE logins (
+        token_hash BLOB PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES facilitators(id),
+        began_ms INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL
+    );",
 ];
 
 /// Bring the database up to the latest schema.

@@ -507,3 +507,82 @@ fn hands_are_shown_in_the_order_raised() {
     let hand = |id| roster.iter().find(|r| r.id == id).unwrap().hand;
     assert_eq!((hand(b), hand(a)), (Some(1), Some(2)));
 }
+
+/// A restart: the room is rebuilt from its snapshot; members come back
+/// with their resume keys (no knock), the waiting stay waiting in order,
+/// locks and mutes hold, names come back with the pages, and a link
+/// without its key still only knocks.
+#[test]
+fn a_restored_room_takes_everyone_back_where_they_were() {
+    let mut h = Harness::new(12);
+    let fac = h.facilitator();
+    let m = h.admitted_member(fac);
+    let (w1, _) = h.enter_with_key(3, Seat::Group, Role::Member, "W1", "key-w1");
+    let (w2, _) = h.enter_with_key(4, Seat::Group, Role::Member, "W2", "key-w2");
+    h.run(Command::Mute {
+        by: fac,
+        who: m,
+        audio: true,
+        video: false,
+        may_unmute: false,
+    });
+    h.run(Command::Lock {
+        by: fac,
+        locked: true,
+    });
+    let snapshot = h.room.snapshot();
+
+    let later = h.now + Duration::from_secs(5);
+    let mut r = Harness {
+        room: Room::restore(settings(12), snapshot.clone(), h.now, later),
+        now: later,
+        next_id: 100,
+    };
+    assert_eq!(r.room.snapshot(), snapshot, "the restored room is the room");
+    assert!(r.room.is_admitted(m) && !r.room.is_connected(m));
+    // The member comes back with the key from `welcome`: admitted, no knock,
+    // still muted, under the name the page says.
+    let (back, fx) = r.enter_with_key(12, Seat::Personal(LinkId(1)), Role::Member, "Sam", "key-2");
+    assert_eq!(back, m);
+    assert_eq!(
+        notices_to(&fx, m).first(),
+        Some(&&Notice::Admitted { you: m })
+    );
+    assert!(fx.iter().any(
+        |e| matches!(e, Effect::Notify { notice: Notice::Roster(list), .. }
+        if list.iter().any(|p| p.id == m && p.name.as_str() == "Sam" && p.muted_by_facilitator))
+    ));
+    // The second waiting member comes back first: still second in line.
+    r.enter_with_key(14, Seat::Group, Role::Member, "W2", "key-w2");
+    r.enter_with_key(13, Seat::Group, Role::Member, "W1", "key-w1");
+    let (f, fx) = r.enter(11, Seat::Staff(AccountId(1)), Role::Facilitator, "F");
+    assert_eq!(f, fac);
+    let waiting = fx.iter().rev().find_map(|e| match e {
+        Effect::Notify {
+            to,
+            notice: Notice::WaitingList(l),
+        } if *to == fac => Some(l.iter().map(|w| w.id).collect::<Vec<_>>()),
+        _ => None,
+    });
+    assert_eq!(waiting, Some(vec![w1, w2]));
+    // Locked still: a new knock is refused; a link without its key knocks
+    // no more than before (here: refused, the room is locked).
+    let (_, fx) = r.enter_with_key(
+        15,
+        Seat::Personal(LinkId(1)),
+        Role::Member,
+        "X",
+        "another-key",
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Reply {
+            notice: Notice::Refused(Refusal::Locked),
+            ..
+        }
+    )));
+    // Whoever does not come back within the grace is gone.
+    r.now += Duration::from_secs(31);
+    r.run(Command::Tick);
+    assert!(r.room.is_admitted(m));
+}
