@@ -33,6 +33,10 @@ pub const CONN_QUEUE: usize = 256;
 /// How long an admitted member who dropped keeps their seat.
 pub const RECONNECT_GRACE: Duration = Duration::from_secs(60);
 
+/// A session is reopened after a restart only until this long after its
+/// scheduled end.
+pub const STALE_AFTER_LENGTH: Duration = Duration::from_secs(2 * 3600);
+
 /// An open session.
 #[derive(Clone)]
 pub struct RoomHandle {
@@ -266,6 +270,13 @@ impl<M: MediaPlane> Live<M> {
         let saved = resume_file::load_all(dir);
         let mut reopened = 0;
         for s in saved {
+            // A session long past its time (the server was down for hours)
+            // is not reopened for members to knock on.
+            let stale = SystemTime::now() > s.opened + s.length + STALE_AFTER_LENGTH;
+            if stale {
+                let _ = std::fs::remove_file(resume_file::path_for(dir, s.group));
+                continue;
+            }
             let group = match self.store.group(s.group) {
                 Ok(Some(g)) => g,
                 _ => {

@@ -174,6 +174,10 @@ fn allowed_for_outsider(n: &Notice) -> bool {
     ) || matches!(n, Notice::Refused(r) if !matches!(r, Refusal::Full { .. }))
 }
 
+/// A key request as the test remembers it: holder, the holder's
+/// connection, epoch, and each listener with its connection.
+type KeyRequest = (ParticipantId, u64, KeyEpoch, Vec<(ParticipantId, u64)>);
+
 /// The seed of this run: `PROPTEST_RNG_SEED` if set (to replay a failure),
 /// random otherwise. Printed, so a failing run says how to replay it (the
 /// test harness shows a test's output only when it fails).
@@ -214,7 +218,7 @@ proptest! {
         let mut barred_links: HashSet<Seat> = HashSet::new();
         // The last key request: its holder, epoch and listeners (with the
         // connection whose page's key was listed).
-        let mut asked: Option<(ParticipantId, u64, KeyEpoch, Vec<(ParticipantId, u64)>)> = None;
+        let mut asked: Option<KeyRequest> = None;
         let pick = |ids: &Vec<ParticipantId>, n: u8| ids.get(n as usize % ids.len().max(1)).copied().unwrap_or(ParticipantId(999));
 
         for s in steps {
@@ -407,7 +411,7 @@ proptest! {
                 };
                 // (A reconnect is several commands: a request for each change.)
                 let several = matches!(s, Step::Reconnect { .. });
-                prop_assert!(changed == !requests.is_empty() && (several || requests.len() <= 1), "key requests {:?} after {:?}", requests, s);
+                prop_assert!(changed != requests.is_empty() && (several || requests.len() <= 1), "key requests {:?} after {:?}", requests, s);
                 for (to, _, listed) in &requests {
                     prop_assert!(listed.iter().all(|(id, _)| h.room.is_admitted(*id) || several), "a waiting member is listed");
                     prop_assert!(seat_of.get(to).is_some_and(|s| matches!(s, Seat::Staff(_))), "a key request to a member");
