@@ -254,7 +254,15 @@ export class Session {
     status.dataset.code = key ? key.code : '';
     status.dataset.epoch = key ? String(key.epoch) : '';
     status.dataset.since = String(Date.now());
-    status.textContent = key ? `End-to-end encrypted · safety code ${key.code}` : 'Waiting for the key…';
+    if (key) {
+      // The code stays on one line (read aloud in groups of three).
+      const code = document.createElement('span');
+      code.className = 'nowrap';
+      code.textContent = key.code;
+      status.replaceChildren('End-to-end encrypted · safety code ', code);
+    } else {
+      status.textContent = 'Waiting for the key…';
+    }
     status.title = key ? 'Everyone in this session sees the same safety code. The facilitator may read it aloud to compare.' : '';
   }
 
