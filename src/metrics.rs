@@ -134,6 +134,32 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "RTP packets forwarded to subscribers (rate() gives forwarded pps).",
         &[("", c.forward.packets_forwarded)],
     );
+    let by_layer = c.forward.video_forwarded_by_layer;
+    metric(
+        &mut out,
+        "haven_video_packets_forwarded_total",
+        "counter",
+        "Video packets forwarded to subscribers, by simulcast layer.",
+        &[
+            ("layer=\"low\"", by_layer[0]),
+            ("layer=\"mid\"", by_layer[1]),
+            ("layer=\"high\"", by_layer[2]),
+        ],
+    );
+    metric(
+        &mut out,
+        "haven_layer_switches_total",
+        "counter",
+        "Times a subscriber's tile moved to another video layer (on a keyframe).",
+        &[("", c.forward.layer_switches)],
+    );
+    metric(
+        &mut out,
+        "haven_video_paused_subscribers",
+        "gauge",
+        "Members receiving audio only for now: their connection cannot carry video.",
+        &[("", f.video_paused as u64)],
+    );
     metric(
         &mut out,
         "haven_audio_packets_protected_total",

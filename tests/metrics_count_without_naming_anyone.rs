@@ -53,6 +53,9 @@ const LABEL_VALUES: &[&str] = &[
     "rejected",
     "audio",
     "video",
+    "low",
+    "mid",
+    "high",
     "admitted",
     "denied",
     "removed",
@@ -72,7 +75,7 @@ fn check_labels(text: &str) -> Result<(), String> {
             let value = value.trim_matches('"');
             let ok = match name {
                 "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
-                "direction" | "reason" | "media" | "outcome" | "what" => {
+                "direction" | "reason" | "media" | "outcome" | "what" | "layer" => {
                     LABEL_VALUES.contains(&value)
                 }
                 _ => false,
@@ -152,9 +155,27 @@ async fn metrics_move_during_a_session_and_name_nobody() {
         "haven_join_seconds_count{media=\"audio\"}",
         "haven_room_actions_total{outcome=\"admitted\"}",
         "haven_media_plane_failures_total{what=\"publish\"}",
+        "haven_video_packets_forwarded_total{layer=\"low\"}",
+        "haven_layer_switches_total",
+        "haven_video_paused_subscribers",
     ] {
         value(&second, name);
     }
+    // Video forwarded is counted by layer, within all forwarded packets.
+    let video: f64 = ["low", "mid", "high"]
+        .iter()
+        .map(|l| {
+            value(
+                &second,
+                &format!("haven_video_packets_forwarded_total{{layer=\"{l}\"}}"),
+            )
+        })
+        .sum();
+    assert!(
+        video > 0.0 && video < value(&second, "haven_rtp_packets_forwarded_total"),
+        "video by layer {video}"
+    );
+    assert_eq!(value(&second, "haven_video_paused_subscribers"), 0.0);
     // A normal session: nothing failed on the way to the media plane.
     assert_eq!(
         value(

@@ -101,6 +101,22 @@ fn each_tile_gets_the_layer_its_size_needs_and_hidden_tiles_none() {
         );
     }
 
+    // The metrics count it: two switches down on 1's page, video forwarded
+    // in every layer, and in all within what was forwarded.
+    let c = w.sfu.counters().forward;
+    assert!(
+        c.layer_switches >= 2,
+        "switches counted: {}",
+        c.layer_switches
+    );
+    assert!(
+        c.video_forwarded_by_layer.iter().all(|n| *n > 0)
+            && c.video_forwarded_by_layer.iter().sum::<u64>() < c.packets_forwarded,
+        "video by layer {:?} of {}",
+        c.video_forwarded_by_layer,
+        c.packets_forwarded
+    );
+
     // 4's tile comes on screen: its video is there within half a second,
     // starting on a keyframe.
     show(&mut w, 1, &[(2, 300), (3, 700), (4, 300)]);

@@ -503,6 +503,12 @@ impl SfuCore {
                 .map(|p| p.slots.iter().filter(|s| s.occupant.is_some()).count())
                 .sum(),
             speaker_entries: self.rooms.values().map(|r| r.speakers.tracked()).sum(),
+            video_paused: self
+                .rooms
+                .values()
+                .flat_map(|r| r.participants.values())
+                .filter(|p| p.audio_only)
+                .count(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct ForwardCounters {
     pub packets_in: u64,
     /// RTP packets written towards subscribers.
     pub packets_forwarded: u64,
+    /// Of those, video packets by simulcast layer (low, mid, high).
+    pub video_forwarded_by_layer: [u64; 3],
+    /// Times a subscriber's slot moved to another layer (on a keyframe).
+    pub layer_switches: u64,
     /// Dropped because the publisher is not allowed to publish that media.
     pub dropped_not_permitted: u64,
     /// Dropped while a slot waited for a keyframe.
@@ -47,6 +51,14 @@ impl ForwardCounters {
     pub fn merge(&mut self, o: &ForwardCounters) {
         self.packets_in += o.packets_in;
         self.packets_forwarded += o.packets_forwarded;
+        for (mine, theirs) in self
+            .video_forwarded_by_layer
+            .iter_mut()
+            .zip(o.video_forwarded_by_layer)
+        {
+            *mine += theirs;
+        }
+        self.layer_switches += o.layer_switches;
         self.dropped_not_permitted += o.dropped_not_permitted;
         self.dropped_awaiting_keyframe += o.dropped_awaiting_keyframe;
         self.keyframe_requests += o.keyframe_requests;
@@ -338,6 +350,7 @@ impl Room {
                         slot.video.restart();
                         slot.video_layer = Some(layer);
                         switched = true;
+                        self.counters.layer_switches += 1;
                     }
                     VideoStep::Wait(l) => {
                         want_keyframe = Some(l);
@@ -382,6 +395,10 @@ impl Room {
                     .nackable(is_video),
             );
             self.counters.packets_forwarded += 1;
+            let by_layer = &mut self.counters.video_forwarded_by_layer;
+            if let Some(n) = by_layer.get_mut(usize::from(layer.0)).filter(|_| is_video) {
+                *n += 1;
+            }
             // The rest of the keyframe that overtook its first packet.
             if switched {
                 for e in &early {
@@ -395,6 +412,13 @@ impl Room {
                                 .nackable(true),
                         );
                         self.counters.packets_forwarded += 1;
+                        if let Some(n) = self
+                            .counters
+                            .video_forwarded_by_layer
+                            .get_mut(usize::from(layer.0))
+                        {
+                            *n += 1;
+                        }
                     }
                 }
             }

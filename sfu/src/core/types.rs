@@ -202,6 +202,7 @@ impl Footprint {
         self.addr_routes += o.addr_routes;
         self.occupied_slots += o.occupied_slots;
         self.speaker_entries += o.speaker_entries;
+        self.video_paused += o.video_paused;
     }
 }
 
@@ -258,4 +259,7 @@ pub struct Footprint {
     pub occupied_slots: usize,
     /// Participants with audio levels in the open speaker window.
     pub speaker_entries: usize,
+    /// Subscribers receiving audio only for now (their downlink cannot
+    /// carry video).
+    pub video_paused: usize,
 }
