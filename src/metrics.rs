@@ -1,7 +1,6 @@
 //! Prometheus metrics on their own listener (loopback by default): numbers
 //! about rooms, participants and packets, never a name or an address.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::http::header::CONTENT_TYPE;
@@ -11,6 +10,8 @@ use axum::Router;
 use haven_sfu::core::{Histogram, JOIN_BUCKETS_MS};
 use haven_sfu::io::MediaServer;
 use haven_signaling::live::Live;
+use prometheus::proto::{self, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, TextEncoder};
 
 /// Serve `/metrics` on `listener` until the process ends.
 pub fn spawn(listener: std::net::TcpListener, media: MediaServer, live: Arc<Live<MediaServer>>) {
@@ -24,11 +25,7 @@ pub fn spawn(listener: std::net::TcpListener, media: MediaServer, live: Arc<Live
                 let (media, live) = (media.clone(), live.clone());
                 async move {
                     let text = render(&media, &live).await;
-                    (
-                        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-                        text,
-                    )
-                        .into_response()
+                    ([(CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response()
                 }
             }),
         );
@@ -38,40 +35,86 @@ pub fn spawn(listener: std::net::TcpListener, media: MediaServer, live: Arc<Live
     });
 }
 
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// One metric family (counter or gauge) with its samples: each a label
+/// written `name="value"` (or none) and a value.
+fn metric(
+    out: &mut Vec<MetricFamily>,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: &[(&str, u64)],
+) {
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_owned());
+    family.set_help(help.to_owned());
+    family.set_field_type(if kind == "gauge" {
+        MetricType::GAUGE
+    } else {
+        MetricType::COUNTER
+    });
     for (labels, value) in samples {
-        if labels.is_empty() {
-            let _ = writeln!(out, "{name} {value}");
+        let mut m = Metric::default();
+        m.set_label(label_pairs(labels));
+        if kind == "gauge" {
+            let mut g = proto::Gauge::default();
+            g.set_value(*value as f64);
+            m.set_gauge(g);
         } else {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            let mut c = proto::Counter::default();
+            c.set_value(*value as f64);
+            m.set_counter(c);
         }
+        family.mut_metric().push(m);
     }
+    out.push(family);
 }
 
-fn histogram(out: &mut String, name: &str, help: &str, series: &[(&str, &Histogram)]) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+/// `name="value"` as a label pair (none for an empty string).
+fn label_pairs(labels: &str) -> Vec<LabelPair> {
+    labels
+        .split_once('=')
+        .map(|(name, value)| {
+            let mut pair = LabelPair::default();
+            pair.set_name(name.to_owned());
+            pair.set_value(value.trim_matches('"').to_owned());
+            vec![pair]
+        })
+        .unwrap_or_default()
+}
+
+/// A histogram family from the core's bucket counts (not cumulative).
+fn histogram(out: &mut Vec<MetricFamily>, name: &str, help: &str, series: &[(&str, &Histogram)]) {
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_owned());
+    family.set_help(help.to_owned());
+    family.set_field_type(MetricType::HISTOGRAM);
     for (label, h) in series {
+        let mut buckets = Vec::new();
         let mut cumulative = 0;
         for (i, bound) in JOIN_BUCKETS_MS.iter().enumerate() {
             cumulative += h.counts[i];
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{label},le=\"{}\"}} {cumulative}",
-                *bound as f64 / 1000.0
-            );
+            let mut b = proto::Bucket::default();
+            b.set_upper_bound(*bound as f64 / 1000.0);
+            b.set_cumulative_count(cumulative);
+            buckets.push(b);
         }
-        let _ = writeln!(out, "{name}_bucket{{{label},le=\"+Inf\"}} {}", h.count());
-        let _ = writeln!(out, "{name}_sum{{{label}}} {}", h.sum_micros as f64 / 1e6);
-        let _ = writeln!(out, "{name}_count{{{label}}} {}", h.count());
+        let mut hist = proto::Histogram::default();
+        hist.set_bucket(buckets);
+        hist.set_sample_count(h.count());
+        hist.set_sample_sum(h.sum_micros as f64 / 1e6);
+        let mut m = Metric::default();
+        m.set_label(label_pairs(label));
+        m.set_histogram(hist);
+        family.mut_metric().push(m);
     }
+    out.push(family);
 }
 
 /// The exposition text.
 pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     let c = media.counters().await;
     let f = media.footprint().await;
-    let mut out = String::new();
+    let mut out = Vec::new();
     metric(
         &mut out,
         "haven_sessions_open",
@@ -233,12 +276,16 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "what",
         live.metrics.media_trouble().into_iter().map(|(t, n)| (t.as_str(), n)),
     );
-    out
+    let mut text = Vec::new();
+    if let Err(e) = TextEncoder::new().encode(&out, &mut text) {
+        tracing::warn!(error = %e, "the metrics cannot be encoded");
+    }
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// A counter with one fixed-word label (`label="value"`) per sample.
 fn counters_by<'a>(
-    out: &mut String,
+    out: &mut Vec<MetricFamily>,
     name: &str,
     help: &str,
     label: &str,
