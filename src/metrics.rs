@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use haven_sfu::core::{Histogram, JOIN_BUCKETS_MS};
+use haven_sfu::core::{Histogram, ESTIMATE_BUCKETS_KBPS, JOIN_BUCKETS_MS};
 use haven_sfu::io::MediaServer;
 use haven_signaling::live::Live;
 use prometheus::proto::{self, LabelPair, Metric, MetricFamily, MetricType};
@@ -82,28 +82,42 @@ fn label_pairs(labels: &str) -> Vec<LabelPair> {
         .unwrap_or_default()
 }
 
-/// A histogram family from the core's bucket counts (not cumulative).
-fn histogram(out: &mut Vec<MetricFamily>, name: &str, help: &str, series: &[(&str, &Histogram)]) {
+/// One series of a histogram: its label, bucket counts (not cumulative; the
+/// last above every bound) and the sum of observations.
+struct Series<'a> {
+    label: &'a str,
+    counts: &'a [u64],
+    sum: f64,
+}
+
+/// A histogram family with upper `bounds` from counts the core keeps.
+fn histogram(
+    out: &mut Vec<MetricFamily>,
+    name: &str,
+    help: &str,
+    bounds: &[f64],
+    series: &[Series],
+) {
     let mut family = MetricFamily::default();
     family.set_name(name.to_owned());
     family.set_help(help.to_owned());
     family.set_field_type(MetricType::HISTOGRAM);
-    for (label, h) in series {
+    for s in series {
         let mut buckets = Vec::new();
         let mut cumulative = 0;
-        for (i, bound) in JOIN_BUCKETS_MS.iter().enumerate() {
-            cumulative += h.counts[i];
+        for (count, bound) in s.counts.iter().zip(bounds) {
+            cumulative += count;
             let mut b = proto::Bucket::default();
-            b.set_upper_bound(*bound as f64 / 1000.0);
+            b.set_upper_bound(*bound);
             b.set_cumulative_count(cumulative);
             buckets.push(b);
         }
         let mut hist = proto::Histogram::default();
         hist.set_bucket(buckets);
-        hist.set_sample_count(h.count());
-        hist.set_sample_sum(h.sum_micros as f64 / 1e6);
+        hist.set_sample_count(s.counts.iter().sum());
+        hist.set_sample_sum(s.sum);
         let mut m = Metric::default();
-        m.set_label(label_pairs(label));
+        m.set_label(label_pairs(s.label));
         m.set_histogram(hist);
         family.mut_metric().push(m);
     }
@@ -250,14 +264,36 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "Mean loss on incoming streams, parts per million.",
         &[("", c.ingress_loss_ppm)],
     );
+    let join_bounds: Vec<f64> = JOIN_BUCKETS_MS.iter().map(|b| *b as f64 / 1000.0).collect();
+    fn join<'a>(label: &'a str, h: &'a Histogram) -> Series<'a> {
+        Series {
+            label,
+            counts: &h.counts,
+            sum: h.sum_micros as f64 / 1e6,
+        }
+    }
     histogram(
         &mut out,
         "haven_join_seconds",
         "From the SFU receiving an offer to the first packet sent to the newcomer.",
+        &join_bounds,
         &[
-            ("media=\"audio\"", &c.forward.join_first_audio),
-            ("media=\"video\"", &c.forward.join_first_video),
+            join("media=\"audio\"", &c.forward.join_first_audio),
+            join("media=\"video\"", &c.forward.join_first_video),
         ],
+    );
+    let estimates = &c.forward.downlink_estimates;
+    let estimate_bounds: Vec<f64> = ESTIMATE_BUCKETS_KBPS.iter().map(|b| *b as f64).collect();
+    histogram(
+        &mut out,
+        "haven_downlink_estimate_kbps",
+        "Members' downlink estimates (kbit/s) as the congestion controller reports them.",
+        &estimate_bounds,
+        &[Series {
+            label: "",
+            counts: &estimates.counts,
+            sum: estimates.sum_kbps as f64,
+        }],
     );
     counters_by(
         &mut out,

@@ -158,6 +158,8 @@ async fn metrics_move_during_a_session_and_name_nobody() {
         "haven_video_packets_forwarded_total{layer=\"low\"}",
         "haven_layer_switches_total",
         "haven_video_paused_subscribers",
+        "haven_downlink_estimate_kbps_count",
+        "haven_downlink_estimate_kbps_bucket{le=\"+Inf\"}",
     ] {
         value(&second, name);
     }

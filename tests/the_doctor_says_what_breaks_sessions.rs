@@ -54,12 +54,28 @@ impl Setup<'_> {
     }
 }
 
-fn scratch(name: &str, mode: u32) -> std::path::PathBuf {
+/// A scratch directory, removed when the test ends however it ends.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn scratch(name: &str, mode: u32) -> Scratch {
     let dir = std::env::temp_dir().join(format!("haven-doctor-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
-    dir
+    Scratch(dir)
 }
 
 #[test]
@@ -154,6 +170,4 @@ fn a_healthy_server_passes_and_a_broken_one_is_told_what_to_fix() {
             "the doctor did not say {said:?}: {text}"
         );
     }
-    let _ = std::fs::remove_dir_all(&good);
-    let _ = std::fs::remove_dir_all(&bad);
 }

@@ -92,6 +92,12 @@ fn at_300_kbits_every_voice_arrives_and_video_stays_low() {
         narrow.iter().all(|l| l.keys().all(|layer| *layer == LOW)),
         "the narrow member gets low layers only: {narrow:?}"
     );
+    // The metrics see the estimates, the narrow member's among the small.
+    let estimates = w.sfu.counters().forward.downlink_estimates;
+    assert!(
+        estimates.counts[..3].iter().sum::<u64>() > 0,
+        "no estimate at or under 500 kbit/s: {estimates:?}"
+    );
     // The others, on open links, keep everyone in full.
     for ((sub, publisher), b) in [(2, 3), (3, 2), (2, 1), (3, 1)].iter().zip(&before[2..]) {
         let got = layers_since(&w, *sub, *publisher, b);

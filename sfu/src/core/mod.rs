@@ -36,8 +36,8 @@ pub use demux::{classify, stun_local_ufrag, DatagramKind};
 pub use error::CoreError;
 pub use room::ForwardCounters;
 pub use types::{
-    CoreConfig, CoreCounters, Footprint, Histogram, Input, MediaEvent, Output, Route,
-    JOIN_BUCKETS_MS,
+    CoreConfig, CoreCounters, EstimateHistogram, Footprint, Histogram, Input, MediaEvent, Output,
+    Route, ESTIMATE_BUCKETS_KBPS, JOIN_BUCKETS_MS,
 };
 
 use keyframe::KeyframeThrottle;

@@ -14,7 +14,7 @@ use super::participant::{Outbox, Participant, Source};
 use super::protection::{self, Redundancy};
 use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
-use super::{Histogram, MediaEvent, Output};
+use super::{EstimateHistogram, Histogram, MediaEvent, Output};
 use crate::ids::{ParticipantId, RoomId};
 
 pub type Work = VecDeque<(ParticipantId, Event)>;
@@ -40,6 +40,8 @@ pub struct ForwardCounters {
     pub audio_packets_protected: u64,
     /// RED from a publisher that could not be unwrapped (dropped).
     pub dropped_malformed_red: u64,
+    /// Subscribers' downlink estimates, as reported.
+    pub downlink_estimates: EstimateHistogram,
     /// From joining to the first audio packet sent to the newcomer.
     pub join_first_audio: Histogram,
     /// From joining to the first video packet (a keyframe) sent to the newcomer.
@@ -64,6 +66,7 @@ impl ForwardCounters {
         self.keyframe_requests += o.keyframe_requests;
         self.audio_packets_protected += o.audio_packets_protected;
         self.dropped_malformed_red += o.dropped_malformed_red;
+        self.downlink_estimates.merge(&o.downlink_estimates);
         self.join_first_audio.merge(&o.join_first_audio);
         self.join_first_video.merge(&o.join_first_video);
     }
@@ -121,6 +124,7 @@ impl Room {
                 Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
                     if let Some(p) = self.participants.get_mut(&from) {
                         p.estimate = Some(estimate.as_u64());
+                        self.counters.downlink_estimates.observe(estimate.as_u64());
                     }
                 }
                 Event::Connected => {

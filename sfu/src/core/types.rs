@@ -206,6 +206,42 @@ impl Footprint {
     }
 }
 
+/// Downlink estimate buckets, in kbit/s (the last bucket is +Inf): where
+/// audio only (~100), low layers (~250–500) and full video (1,000 and up)
+/// begin.
+pub const ESTIMATE_BUCKETS_KBPS: [u64; 7] = [100, 250, 500, 1000, 2000, 4000, 8000];
+
+/// A histogram of subscribers' downlink estimates, one observation per
+/// estimate the congestion controller reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EstimateHistogram {
+    /// Observations per bucket (not cumulative); the last one is above all bounds.
+    pub counts: [u64; 8],
+    /// Sum of all observations, in kbit/s.
+    pub sum_kbps: u64,
+}
+
+impl EstimateHistogram {
+    /// Record one estimate.
+    pub fn observe(&mut self, bps: u64) {
+        let kbps = bps / 1000;
+        let bucket = ESTIMATE_BUCKETS_KBPS
+            .iter()
+            .position(|b| kbps <= *b)
+            .unwrap_or(ESTIMATE_BUCKETS_KBPS.len());
+        self.counts[bucket] += 1;
+        self.sum_kbps += kbps;
+    }
+
+    /// Add another histogram's observations.
+    pub fn merge(&mut self, other: &EstimateHistogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum_kbps += other.sum_kbps;
+    }
+}
+
 /// Join latency buckets, in milliseconds (the last bucket is +Inf).
 pub const JOIN_BUCKETS_MS: [u64; 10] = [10, 25, 50, 100, 200, 300, 500, 1000, 2000, 5000];
 
