@@ -7,16 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  eventually, facilitatorStarts, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, receivesFrom, startHaven, stats, tid,
 } from './harness.mjs';
-
-/** Whether `page` decodes video and receives audio from each of `names` now. */
-async function receivesFrom(page, names) {
-  const a = await stats(page);
-  await sleep(1000);
-  const b = await stats(page);
-  return names.every((n) => a[n] && b[n] && b[n].framesDecoded > a[n].framesDecoded && b[n].audioBytes > a[n].audioBytes);
-}
 
 /** Remember whether the waiting screen ever shows on this page (a knock). */
 async function watchForKnocks(page) {

@@ -9,20 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
+  eventually, facilitatorStarts, fakeMembers, launch, memberKnocks, newPage, receivesFrom, sleep, startHaven, stats, tid,
 } from './harness.mjs';
 
 const status = (page) => page.locator(tid('e2ee-status'));
 const epochOf = async (page) => Number(await status(page).getAttribute('data-epoch')) || 0;
 const frameCounts = (page) => page.evaluate(() => window.havenFrameCounts());
-
-async function decodes(page, names) {
-  const a = await stats(page);
-  await sleep(1500);
-  const b = await stats(page);
-  return names.every((n) => a[n] && b[n] && b[n].audioBytes > a[n].audioBytes && b[n].framesDecoded > a[n].framesDecoded
-    && b[n].totalSamples > a[n].totalSamples);
-}
 
 test('every frame is sealed, only the admitted open them, a removal changes the key', { timeout: 300000 }, async () => {
   const haven = await startHaven();
@@ -45,7 +37,7 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
     const names = Object.keys(pages);
     for (const [name, page] of Object.entries(pages)) {
       const others = names.filter((n) => n !== name);
-      await eventually(`${name} decodes ${others}`, () => decodes(page, others), 60000);
+      await eventually(`${name} decodes ${others}`, () => receivesFrom(page, others, { decodedAudio: true }), 60000);
     }
     // Everyone holds the same key: the same safety code on every page.
     await eventually('one safety code', async () => {
@@ -81,6 +73,11 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
       for (const n of ['ada', 'Sam', 'Kim']) out[n] = await stats(pages[n]);
       return out;
     };
+    // What the machine itself conceals with four pages on two cores, in a
+    // window as long as the one across the key change: the change is
+    // judged by what it adds (as the lossy-link test does).
+    const sPre = await samples();
+    await sleep(4000);
     const s0 = await samples();
     // Open Lee's menu first, so the time runs from the click on "Remove".
     const row = fac.locator(`${tid('participant-row')}[data-name="Lee"]`);
@@ -99,9 +96,11 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
     const s1 = await samples();
     for (const n of ['ada', 'Sam', 'Kim']) {
       for (const o of ['ada', 'Sam', 'Kim'].filter((x) => x !== n)) {
-        const concealedMs = ((s1[n][o].concealedSamples - s0[n][o].concealedSamples) / 48000) * 1000;
-        console.log(`${n} concealed ${concealedMs.toFixed(0)} ms of ${o} across the key change`);
-        assert.ok(concealedMs <= 200, `${n} lost ${concealedMs} ms of ${o}'s voice across the key change`);
+        const ms = (a, b) => ((b[n][o].concealedSamples - a[n][o].concealedSamples) / 48000) * 1000;
+        const concealedMs = ms(s0, s1);
+        const baselineMs = ms(sPre, s0);
+        console.log(`${n} concealed ${concealedMs.toFixed(0)} ms of ${o} across the key change (${baselineMs.toFixed(0)} ms in the 4 s before)`);
+        assert.ok(concealedMs <= 200 + baselineMs, `${n} lost ${concealedMs} ms of ${o}'s voice across the key change (${baselineMs} ms before)`);
         assert.ok(s1[n][o].framesDecoded > s0[n][o].framesDecoded, `${n} stopped seeing ${o}`);
       }
     }

@@ -164,6 +164,19 @@ export async function memberKnocks(page, link, name) {
 /** Inbound media per remote participant, from the page's own getStats. */
 export const stats = (page) => page.evaluate(() => window.havenStats());
 
+/**
+ * Whether `page` receives audio and decodes video from each of `names`
+ * over the next 1.5 s; with `decodedAudio`, also plays their audio (samples
+ * decoded, not only bytes arrived).
+ */
+export async function receivesFrom(page, names, { decodedAudio = false } = {}) {
+  const a = await stats(page);
+  await sleep(1500);
+  const b = await stats(page);
+  return names.every((n) => a[n] && b[n] && b[n].audioBytes > a[n].audioBytes && b[n].framesDecoded > a[n].framesDecoded
+    && (!decodedAudio || b[n].totalSamples > a[n].totalSamples));
+}
+
 export async function eventually(what, f, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
   let last;

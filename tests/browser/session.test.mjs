@@ -7,15 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  eventually, facilitatorStarts, launch, memberKnocks, newPage, participantAction, sleep, startHaven, stats, tid,
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, participantAction, receivesFrom, sleep, startHaven, stats, tid,
 } from './harness.mjs';
-
-async function mediaFlows(page, names) {
-  const a = await stats(page);
-  await sleep(1500);
-  const b = await stats(page);
-  return names.every((n) => a[n] && b[n] && b[n].audioBytes > a[n].audioBytes && b[n].framesDecoded > a[n].framesDecoded);
-}
 
 async function videoAdvances(page, name) {
   const t = () => page.locator(`${tid('tile')}[data-name="${name}"] video`).evaluate((v) => v.currentTime);
@@ -71,7 +64,7 @@ test('facilitator and members in real browsers', { timeout: 240000 }, async () =
       const others = Object.keys(inRoom).filter((n) => n !== name);
       await eventually(`${name} sees two tiles`, async () => (await page.locator(tid('tile')).count()) === 2);
       for (const o of others) await page.locator(`${tid('tile')}[data-name="${o}"]`).waitFor();
-      await eventually(`${name} receives ${others}`, () => mediaFlows(page, others), 30000);
+      await eventually(`${name} receives ${others}`, () => receivesFrom(page, others), 30000);
       for (const o of others) await eventually(`${name}'s video of ${o} plays`, () => videoAdvances(page, o));
     }
 

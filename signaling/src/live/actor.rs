@@ -75,19 +75,20 @@ pub struct ResumeWriter {
     pub path: std::path::PathBuf,
     /// The session's settings and opening time (the room is filled in).
     pub session: SavedSession,
-    /// What was last written.
-    pub last: String,
+    /// What was last written (none yet: the first change writes).
+    pub written: Option<crate::room::RoomSnapshot>,
 }
 
 impl ResumeWriter {
     fn keep(&mut self, room: &Room) {
-        self.session.room = room.snapshot();
-        let text = resume_file::encode(&self.session);
-        if text == self.last {
+        let snapshot = room.snapshot();
+        if self.written.as_ref() == Some(&snapshot) {
             return;
         }
+        self.session.room = snapshot;
+        let text = resume_file::encode(&self.session);
         match resume_file::write_atomically(&self.path, &text) {
-            Ok(()) => self.last = text,
+            Ok(()) => self.written = Some(self.session.room.clone()),
             Err(e) => {
                 tracing::warn!(error = %e, "the session's resume file cannot be written: a restart would end this session")
             }
@@ -151,8 +152,12 @@ pub async fn run<M: MediaPlane>(
             None => inbox.recv().await,
         };
         let Some(input) = input else { break };
+        // Media events (slots, speakers) change nothing a restart needs.
+        let may_change = !matches!(input, RoomInput::Media(_));
         a.input(input).await;
-        a.keep_resume_file();
+        if may_change {
+            a.keep_resume_file();
+        }
     }
     if let Some(w) = &a.resume {
         w.forget();

@@ -355,7 +355,7 @@ impl<M: MediaPlane> Live<M> {
                 length: settings.length,
                 room: room.snapshot(),
             },
-            last: String::new(),
+            written: None,
         });
         let live = self.clone();
         let cx = ActorContext {
