@@ -65,6 +65,13 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
     await sleep(2000);
     const samAfter = await stats(pages.Sam);
     assert.equal(samAfter.Tao.framesDecoded - samBefore.Tao.framesDecoded, 0, 'a page played unencrypted video');
+    // Tao has shown what it was for; it leaves (its debug-built decoder is
+    // the heaviest process on this 2-core machine, and CPU starvation, not
+    // keys, is what made the pages conceal audio around a removal: measured
+    // with the key change switched off, 313–773 ms in 3 of 8 runs).
+    fakes.stop();
+    fakes = null;
+    await sleep(2000);
 
     // Remove Lee: a new key within a moment; the others carry on.
     const before = await epochOf(fac);
@@ -79,6 +86,9 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
     const sPre = await samples();
     await sleep(4000);
     const s0 = await samples();
+    const lostBefore = {};
+    for (const n of ['ada', 'Sam', 'Kim']) lostBefore[n] = (await frameCounts(pages[n])).lost;
+    const c0 = {}; for (const n of ['ada','Sam','Kim']) c0[n] = await frameCounts(pages[n]);
     // Open Lee's menu first, so the time runs from the click on "Remove".
     const row = fac.locator(`${tid('participant-row')}[data-name="Lee"]`);
     await row.locator(tid('participant-menu')).click();
@@ -95,19 +105,17 @@ test('every frame is sealed, only the admitted open them, a removal changes the 
     await sleep(4000);
     const s1 = await samples();
     for (const n of ['ada', 'Sam', 'Kim']) {
+      // Not one frame of anyone already heard was refused across the change
+      // (no key yet, an old key gone, a replay): the key change itself
+      // takes nothing out of the audio or the video.
+      const lost = (await frameCounts(pages[n])).lost;
+      assert.deepEqual(lost, lostBefore[n], `${n} refused frames of people it was hearing: ${JSON.stringify(lost)}`);
       for (const o of ['ada', 'Sam', 'Kim'].filter((x) => x !== n)) {
         const ms = (a, b) => ((b[n][o].concealedSamples - a[n][o].concealedSamples) / 48000) * 1000;
         const concealedMs = ms(s0, s1);
         const baselineMs = ms(sPre, s0);
         console.log(`${n} concealed ${concealedMs.toFixed(0)} ms of ${o} across the key change (${baselineMs.toFixed(0)} ms in the 4 s before)`);
-        // The key holder's page (ada) also makes and wraps the key and
-        // redraws the console while it plays; on this 2-core machine it
-        // has been measured to conceal 284 and 401 ms of one speaker in 2 of
-        // 6 runs (every other pair 0 ms). Not yet understood, so printed,
-        // not judged (see the closing note); the listeners' pages are.
-        if (n !== 'ada') {
-          assert.ok(concealedMs <= 200 + baselineMs, `${n} lost ${concealedMs} ms of ${o}'s voice across the key change (${baselineMs} ms before)`);
-        }
+        assert.ok(concealedMs <= 200 + baselineMs, `${n} lost ${concealedMs} ms of ${o}'s voice across the key change (${baselineMs} ms before)`);
         assert.ok(s1[n][o].framesDecoded > s0[n][o].framesDecoded, `${n} stopped seeing ${o}`);
       }
     }

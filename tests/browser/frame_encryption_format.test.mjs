@@ -66,6 +66,18 @@ test('a frame under a key this page does not hold, or another key, is refused', 
   await assert.rejects(old.decrypt(sealed), FrameRefused);
 });
 
+test('a refusal says whether the sender was heard before (a loss) or never (a stranger)', async () => {
+  const [k1, k2] = [await key(), await key()];
+  const heard = new FrameEncryptor();
+  const dec = new FrameDecryptor();
+  dec.addKey(1, k1);
+  await dec.decrypt(await heard.encrypt(frame(50).buffer, 0, k1, 1));
+  // The same sender under a key this page does not hold: a loss.
+  await assert.rejects(dec.decrypt(await heard.encrypt(frame(50).buffer, 0, k2, 2)), (e) => e.known === true && e.message === 'no key');
+  // Someone never opened: not counted as a loss.
+  await assert.rejects(dec.decrypt(await new FrameEncryptor().encrypt(frame(50).buffer, 0, k2, 2)), (e) => e.known === false);
+});
+
 test('a counter is never used twice: a replayed frame is refused, a spent encryptor refuses to seal', async () => {
   const k = await key();
   const enc = new FrameEncryptor();

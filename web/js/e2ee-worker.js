@@ -15,7 +15,9 @@ const held = [];
 /** How many keys are kept for frames still in flight. */
 const KEEP = 3;
 /** What happened to frames, for the page's status and the tests. */
-const counts = { sealed: 0, unsent: 0, opened: 0, refused: 0, noKey: 0 };
+const counts = {
+  sealed: 0, unsent: 0, opened: 0, refused: 0, noKey: 0, lost: {},
+};
 
 onmessage = (event) => {
   const msg = event.data;
@@ -67,6 +69,11 @@ function opener(kind) {
       controller.enqueue(frame);
     } catch (e) {
       if (e instanceof FrameRefused && e.message === 'no key') counts.noKey += 1; else counts.refused += 1;
+      // A frame of someone whose frames opened before: a loss, by reason.
+      if (e instanceof FrameRefused && e.known) {
+        const why = `${kind} ${e.message}`;
+        counts.lost[why] = (counts.lost[why] || 0) + 1;
+      }
     }
   };
 }

@@ -70,6 +70,10 @@ export class EndToEnd {
     this.newest = -1;
     this.onChange = () => {};
     this.asks = 0;
+    /** The key being made or taken (see `inTurn`). */
+    this.turn = Promise.resolve();
+    /** Counts `forget` calls: a key unwrapped across one is not installed. */
+    this.forgets = 0;
   }
 
   /** Seal what `sender` publishes. */
@@ -94,9 +98,26 @@ export class EndToEnd {
 
   /**
    * The server asks this page (the key holder) for a new key: make it, wrap
-   * it for each listener, and return the `keys` message to send.
+   * it for each listener, and return the `keys` message to send (null for
+   * a request older than a key already made).
    */
-  async rotate(msg) {
+  rotate(msg) {
+    return this.inTurn((forgets) => (msg.epoch > this.newest ? this.makeKey(msg, forgets) : null));
+  }
+
+  /**
+   * Keys are made and taken one at a time, in the order they came: a slow
+   * older one must never be installed after a newer one (the page would
+   * then seal with a key the others have dropped or never got).
+   */
+  inTurn(work) {
+    const forgets = this.forgets;
+    const run = this.turn.then(() => (this.forgets === forgets ? work(forgets) : null));
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
+  async makeKey(msg, forgets) {
     const raw = crypto.getRandomValues(new Uint8Array(32));
     const points = [this.point, ...msg.listeners.map((l) => fromBase64Url(l.public_key))];
     if (points.some((p) => p.length !== POINT_BYTES)) throw new Error('a listener key is not a P-256 point');
@@ -116,7 +137,7 @@ export class EndToEnd {
       blob.set(new Uint8Array(sealed), 12);
       wrapped.push({ participant: l.participant, key: toBase64Url(blob) });
     }
-    await this.install(msg.epoch, raw, points);
+    if (!(await this.install(msg.epoch, raw, points, forgets))) return null;
     return { type: 'keys', epoch: msg.epoch, wrapped };
   }
 
@@ -125,7 +146,11 @@ export class EndToEnd {
    * opens with our private key, is newer than the key we hold, and was made
    * for a set of keys that includes ours and the holder's.
    */
-  async accept(msg) {
+  accept(msg) {
+    return this.inTurn((forgets) => this.take(msg, forgets));
+  }
+
+  async take(msg, forgets) {
     if (msg.epoch <= this.newest) return false;
     try {
       const holder = fromBase64Url(msg.public_key);
@@ -139,24 +164,27 @@ export class EndToEnd {
       const points = Array.from({ length: n }, (_, i) => plain.slice(32 + i * POINT_BYTES, 32 + (i + 1) * POINT_BYTES));
       const has = (p) => points.some((q) => q.every((b, i) => b === p[i]));
       if (!has(this.point) || !has(holder)) return false;
-      await this.install(msg.epoch, plain.slice(0, 32), points);
-      return true;
+      return await this.install(msg.epoch, plain.slice(0, 32), points, forgets);
     } catch {
       return false;
     }
   }
 
-  async install(epoch, raw, points) {
+  /** Use a key from now on, unless the page forgot its keys meanwhile. */
+  async install(epoch, raw, points, forgets) {
     const key = await importMediaKey(raw);
     raw.fill(0);
+    if (this.forgets !== forgets) return false;
     this.worker.postMessage({ type: 'key', kid: epoch & 0xff, key, delayMs: SWITCH_DELAY_MS });
     this.newest = Math.max(this.newest, epoch);
     this.current = { epoch, code: await safetyCode(points) };
     this.onChange(this.current);
+    return true;
   }
 
   /** Forget every key (returned to the waiting room, removed, ended). */
   forget() {
+    this.forgets += 1;
     this.worker.postMessage({ type: 'forget' });
     this.current = null;
     this.onChange(null);

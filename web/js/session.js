@@ -217,7 +217,7 @@ export class Session {
       }
       case 'active_speaker': this.gallery.setSpeaker(msg.participant); return true;
       case 'rotate_key':
-        this.e2ee.rotate(msg).then((keys) => this.channel.send(keys)).catch(() => {});
+        this.e2ee.rotate(msg).then((keys) => { if (keys) this.channel.send(keys); }).catch(() => {});
         return true;
       case 'media_key': this.e2ee.accept(msg); return true;
       case 'round': this.showRound(msg); return true;

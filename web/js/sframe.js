@@ -29,8 +29,17 @@ export function clearBytes(kind, frameType) {
   return frameType === 'key' ? 10 : 3;
 }
 
-/** The error of a frame that must not be played. */
-export class FrameRefused extends Error {}
+/**
+ * The error of a frame that must not be played. `known` says whether the
+ * frame's sender had frames opened before (then the refusal is a loss the
+ * listener may hear, not a stranger's noise).
+ */
+export class FrameRefused extends Error {
+  constructor(message, known = false) {
+    super(message);
+    this.known = known;
+  }
+}
 
 export class FrameEncryptor {
   /** @param {Uint8Array} [senderId] 8 bytes; random by default */
@@ -84,6 +93,8 @@ export class FrameDecryptor {
     this.keys = new Map();
     /** sender id + key id -> { top, seen: Set<counter> } */
     this.replay = new Map();
+    /** Sender ids with at least one frame opened. */
+    this.senders = new Set();
   }
 
   /** Accept frames sealed under `kid`. */
@@ -108,13 +119,15 @@ export class FrameDecryptor {
     const trailer = bytes.subarray(bytes.length - TRAILER_BYTES);
     const prefix = trailer[0];
     const kid = trailer[13];
-    if (prefix > bytes.length - TRAILER_BYTES - TAG_BYTES) throw new FrameRefused('bad clear length');
+    const sender = hex(trailer.subarray(1, 9));
+    const refuse = (why) => new FrameRefused(why, this.senders.has(sender));
+    if (prefix > bytes.length - TRAILER_BYTES - TAG_BYTES) throw refuse('bad clear length');
     const key = this.keys.get(kid);
-    if (!key) throw new FrameRefused('no key');
+    if (!key) throw refuse('no key');
     const counter = new DataView(trailer.buffer, trailer.byteOffset).getUint32(9);
-    const stream = `${hex(trailer.subarray(1, 9))}/${kid}`;
+    const stream = `${sender}/${kid}`;
     const state = this.replay.get(stream) || { top: -1, seen: new Set() };
-    if (state.seen.has(counter) || counter + REPLAY_WINDOW <= state.top) throw new FrameRefused('counter reused');
+    if (state.seen.has(counter) || counter + REPLAY_WINDOW <= state.top) throw refuse('counter reused');
     let opened;
     try {
       opened = await globalThis.crypto.subtle.decrypt(
@@ -123,8 +136,9 @@ export class FrameDecryptor {
         bytes.subarray(prefix, bytes.length - TRAILER_BYTES),
       );
     } catch {
-      throw new FrameRefused('altered or sealed with another key');
+      throw refuse('altered or sealed with another key');
     }
+    this.senders.add(sender);
     state.seen.add(counter);
     if (counter > state.top) {
       state.top = counter;
