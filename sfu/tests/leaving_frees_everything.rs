@@ -55,6 +55,13 @@ fn leaving_frees_every_trace_and_others_keep_talking() {
         })
         .count();
     assert_eq!(emptied, 2);
+    // What the departed member's closed connection might still report is
+    // let go (counted), never passed to the control plane as news of it.
+    assert!(w.events_since(t).all(|e| !matches!(
+        e,
+        MediaEvent::Connected { participant, .. } | MediaEvent::Disconnected { participant, .. }
+            if *participant == World::pid(2)
+    )));
 
     // Datagrams from the departed member's address go nowhere now.
     let dropped = w.sfu.counters().dropped_unrouted;

@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
+use str0m::media::MediaKind;
 
 use super::layers::{wanted_bps, Choice, Layer, Tile, LAYERS};
 use super::participant::Outbox;
 use super::protection::Redundancy;
-use super::room::{Room, Work};
+use super::room::Room;
 use super::{MediaEvent, Output};
 use crate::ids::{ParticipantId, SlotIndex};
 
@@ -65,32 +66,24 @@ impl Room {
         let rates: BTreeMap<ParticipantId, [u64; LAYERS]> = self
             .participants
             .values()
-            .map(|p| {
-                let bps = if p.publish.video {
-                    p.rates.bps(now)
-                } else {
-                    [0; LAYERS]
-                };
-                (p.id, bps)
-            })
+            .map(|p| (p.id, p.video_rates(now)))
             .collect();
         let ranks: BTreeMap<ParticipantId, usize> =
             rates.keys().map(|p| (*p, self.speaking_rank(*p))).collect();
         let mut requests: Vec<(ParticipantId, Layer)> = Vec::new();
-        let mut work = Work::new();
         for sub in self.participants.values_mut() {
-            let occupied: Vec<(usize, ParticipantId)> = sub
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.video_mid.and(s.occupant).map(|p| (i, p)))
+            let occupied: Vec<(usize, ParticipantId)> = self
+                .table
+                .occupied(sub.id)
+                .into_iter()
+                .filter(|(i, _)| sub.slots[*i].video_mid.is_some())
                 .collect();
             let large = occupied.len() <= LARGE_TILES_UP_TO;
             let tiles: Vec<(usize, Tile)> = occupied
                 .iter()
                 .map(|(i, p)| {
                     let rank = ranks.get(p).copied().unwrap_or(usize::MAX);
-                    let shown = sub.view.as_ref().map(|v| v.width_of(SlotIndex(*i as u8)));
+                    let shown = sub.view().map(|v| v.width_of(SlotIndex(*i as u8)));
                     let (visible, max_layer) = match shown {
                         // The page said what it shows: the tile's size decides.
                         Some(Some(width)) => (true, layer_for_width(width, rank == 0)),
@@ -114,35 +107,38 @@ impl Room {
             // Redundant audio only as deep as the link carries: loss from
             // congestion is not cured by sending more.
             let plain_audio = occupied.len() as u64 * AUDIO_BPS;
-            let fits = |copies: u64| {
-                sub.estimate
-                    .is_none_or(|e| plain_audio * copies <= e * 85 / 100)
-            };
-            sub.red_cap = match sub.protection.redundancy() {
+            let estimate = sub.estimate();
+            let fits = |copies: u64| estimate.is_none_or(|e| plain_audio * copies <= e * 85 / 100);
+            sub.cap_redundancy(match sub.redundancy_wanted() {
                 Redundancy::Two if fits(3) => Redundancy::Two,
                 Redundancy::Two | Redundancy::One if fits(2) => Redundancy::One,
                 _ => Redundancy::Off,
-            };
-            let audio_bps = plain_audio * (1 + sub.red_cap.depth() as u64);
-            for (idx, choice) in sub.governor.decide(now, sub.estimate, audio_bps, &tiles) {
-                tracing::debug!(room = %self.id, subscriber = %sub.id, slot = idx, ?choice, estimate = ?sub.estimate, "layer choice");
-                let slot = &mut sub.slots[idx];
+            });
+            let audio_bps = plain_audio * (1 + sub.redundancy_cap().depth() as u64);
+            let changed = sub.governor.decide(now, estimate, audio_bps, &tiles);
+            for (idx, choice) in &changed {
+                tracing::debug!(room = %self.id, subscriber = %sub.id, slot = idx, ?choice, ?estimate, "layer choice");
+                let Some(entry) = self.table.entry(sub.id, *idx) else {
+                    continue;
+                };
                 match choice {
-                    Choice::Paused => {
-                        slot.video.restart();
-                        slot.video_layer = None;
-                    }
-                    Choice::Layer(l) if slot.video_layer != Some(l) => {
-                        if let Some(p) = slot.occupant {
-                            requests.push((p, l));
+                    Choice::Paused => sub.restart_stream(*idx, MediaKind::Video),
+                    Choice::Layer(l) if entry.forwarding != Some(*l) => {
+                        if let Some(p) = entry.publisher {
+                            requests.push((p, *l));
                         }
                     }
                     Choice::Layer(_) => {}
                 }
             }
+            // The table holds what the governor chose for every tile (a
+            // tile whose video stopped starts afresh without a change).
+            for (idx, _) in &tiles {
+                self.table.want(sub.id, *idx, sub.governor.choice(*idx));
+            }
             let plain_tiles: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
             let wanted = wanted_bps(audio_bps, &plain_tiles);
-            if let Some(desired) = sub.prober.desired(now, sub.estimate, wanted) {
+            if let Some(desired) = sub.prober.desired(now, estimate, wanted) {
                 sub.rtc
                     .bwe()
                     .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
@@ -160,8 +156,7 @@ impl Room {
                 .iter()
                 .any(|(_, t)| t.visible && t.layer_bps.iter().any(|b| *b > 0))
                 && on_screen.iter().all(|c| *c == Choice::Paused);
-            if audio_only != sub.audio_only {
-                sub.audio_only = audio_only;
+            if sub.tell_audio_only(audio_only) {
                 tracing::debug!(room = %self.id, subscriber = %sub.id, audio_only, "video for this subscriber");
                 outbox
                     .queue
@@ -171,11 +166,11 @@ impl Room {
                         paused: audio_only,
                     }));
             }
-            sub.drain(outbox, &mut work);
+            sub.drain(outbox, &mut self.pending);
         }
         for (publisher, layer) in requests {
-            self.request_keyframe(now, publisher, Some(layer), outbox, &mut work);
+            self.request_keyframe(now, publisher, Some(layer), outbox);
         }
-        self.run(now, work, outbox);
+        self.run(now, outbox);
     }
 }

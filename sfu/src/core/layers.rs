@@ -271,6 +271,13 @@ impl LayerGovernor {
             .map_or(Choice::Layer(Layer::LOW), |s| s.choice)
     }
 
+    /// Slot `idx` changed hands: its next decision starts afresh.
+    pub fn forget(&mut self, idx: usize) {
+        if let Some(s) = self.slots.get_mut(idx) {
+            *s = None;
+        }
+    }
+
     /// Decide again. `tiles` pairs slot indexes with what they show (empty
     /// slots are left out, and start afresh when occupied again). Returns
     /// the slots whose choice changed.

@@ -22,13 +22,16 @@ mod protection;
 mod rewrite;
 mod room;
 mod speaker;
+mod stats;
+mod table;
 mod types;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
+use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Rtc, RtcConfig};
 
@@ -136,7 +139,7 @@ impl SfuCore {
             .rooms
             .entry(room_id)
             .or_insert_with(|| Room::new(room_id));
-        room.participants.insert(id, participant);
+        room.admit(participant);
         room.process(now, id, &mut self.outbox);
         room.assign_slots(id, &mut self.outbox);
         // A new tile starts on the lowest layer (see `LayerGovernor::choice`):
@@ -209,26 +212,12 @@ impl SfuCore {
             .rooms
             .get_mut(&room_id)
             .expect("room_of is consistent with rooms");
-        let mut gone = room
-            .participants
-            .remove(&id)
+        let gone = room
+            .depart(now, id, &mut self.outbox)
             .expect("room_of is consistent with participants");
-        self.counters.nacks_received += gone.stats.nacks_received();
-        self.counters.nacks_sent += gone.stats.nacks_sent();
-        gone.rtc.disconnect();
-        let mut ignored = VecDeque::new();
-        gone.drain(&mut self.outbox, &mut ignored);
+        self.counters.nacks_received += gone.stats().nacks_received();
+        self.counters.nacks_sent += gone.stats().nacks_sent();
         self.outbox.verified.retain(|(_, p)| *p != id);
-        let others: Vec<ParticipantId> = room.participants.keys().copied().collect();
-        for other in others {
-            room.unsubscribe(other, id, &mut self.outbox);
-        }
-        // A choice not to receive it held for this connection of it; the
-        // control plane says it again if it comes back (a side room).
-        for other in room.participants.values_mut() {
-            other.unsubscribed.retain(|p| *p != id);
-        }
-        room.speakers.remove(id);
         if room.participants.is_empty() {
             let room = self.rooms.remove(&room_id).expect("present");
             self.retired.merge(&room.counters);
@@ -266,17 +255,20 @@ impl SfuCore {
         self.check_room(room_id, id)?;
         let room = self.rooms.get_mut(&room_id).expect("checked");
         let p = room.participants.get_mut(&id).expect("checked");
-        let before = std::mem::replace(&mut p.publish, permission);
+        let before = p.set_permission(permission);
         let resumed_audio = permission.audio && !before.audio;
         let resumed_video = permission.video && !before.video;
-        for sub in room.participants.values_mut() {
-            if let Some(idx) = sub.slot_of(id) {
-                if resumed_audio {
-                    sub.slots[idx].audio.restart();
-                }
-                if resumed_video {
-                    sub.slots[idx].video.restart();
-                }
+        let carried: Vec<(ParticipantId, usize)> = room.table.subscribers_of(id).collect();
+        for (subscriber, idx) in carried {
+            let sub = room
+                .participants
+                .get_mut(&subscriber)
+                .expect("the table names members");
+            if resumed_audio {
+                sub.restart_stream(idx, MediaKind::Audio);
+            }
+            if resumed_video {
+                sub.restart_stream(idx, MediaKind::Video);
             }
         }
         if resumed_video {
@@ -300,12 +292,11 @@ impl SfuCore {
         self.check_room(room_id, publisher)?;
         let room = self.rooms.get_mut(&room_id).expect("checked");
         let sub = room.participants.get_mut(&subscriber).expect("checked");
-        sub.unsubscribed.retain(|p| *p != publisher);
+        sub.choose(publisher, receive);
         if receive {
             room.subscribe(subscriber, publisher, &mut self.outbox);
             room.allocate_layers(now, &mut self.outbox);
         } else {
-            sub.unsubscribed.push(publisher);
             room.unsubscribe(subscriber, publisher, &mut self.outbox);
         }
         Ok(())
@@ -323,7 +314,7 @@ impl SfuCore {
         self.check_room(room_id, subscriber)?;
         let room = self.rooms.get_mut(&room_id).expect("checked");
         let sub = room.participants.get_mut(&subscriber).expect("checked");
-        sub.view = Some(view);
+        sub.set_view(view);
         room.allocate_layers(now, &mut self.outbox);
         Ok(())
     }
@@ -475,9 +466,9 @@ impl SfuCore {
         for room in self.rooms.values() {
             c.forward.merge(&room.counters);
             for p in room.participants.values() {
-                c.nacks_received += p.stats.nacks_received();
-                c.nacks_sent += p.stats.nacks_sent();
-                for l in p.stats.losses() {
+                c.nacks_received += p.stats().nacks_received();
+                c.nacks_sent += p.stats().nacks_sent();
+                for l in p.stats().losses() {
                     loss_sum += f64::from(l);
                     loss_n += 1;
                 }
@@ -493,21 +484,18 @@ impl SfuCore {
 
     /// How much state the core holds (used to prove that leaving frees all).
     pub fn footprint(&self) -> Footprint {
-        let participants = self.rooms.values().flat_map(|r| r.participants.values());
         Footprint {
             rooms: self.rooms.len(),
             participants: self.room_of.len(),
             ufrag_routes: self.by_ufrag.len(),
             addr_routes: self.by_addr.len(),
-            occupied_slots: participants
-                .map(|p| p.slots.iter().filter(|s| s.occupant.is_some()).count())
-                .sum(),
+            occupied_slots: self.rooms.values().map(|r| r.table.occupied_slots()).sum(),
             speaker_entries: self.rooms.values().map(|r| r.speakers.tracked()).sum(),
             video_paused: self
                 .rooms
                 .values()
                 .flat_map(|r| r.participants.values())
-                .filter(|p| p.audio_only)
+                .filter(|p| p.is_audio_only())
                 .count(),
         }
     }
@@ -524,7 +512,7 @@ impl SfuCore {
     pub fn subscribers_of(&self, room: RoomId, publisher: ParticipantId) -> usize {
         self.rooms
             .get(&room)
-            .map_or(0, |r| r.slots_naming(publisher))
+            .map_or(0, |r| r.table.slots_naming(publisher))
     }
 
     /// The current downlink estimate for `participant` (bit/s), when
@@ -533,7 +521,7 @@ impl SfuCore {
         self.rooms
             .get(&room)
             .and_then(|r| r.participants.get(&participant))
-            .and_then(|p| p.estimate)
+            .and_then(|p| p.estimate())
     }
 }
 

@@ -10,28 +10,26 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
-use super::keyframe::{KeyframeThrottle, Stragglers};
+use super::keyframe::{KeyframeThrottle, RecentPacket, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::probing::Prober;
 use super::protection::{LossProtection, RedHistory, Redundancy};
 use super::rewrite::SlotRewriter;
+use super::stats::StreamStats;
 use super::Output;
 use crate::ids::{ParticipantId, PublishPermission, SlotIndex, TileView};
 
 /// A fixed pair of m-lines (audio + video) on which the participant receives
-/// one remote participant.
+/// one remote participant: this connection's side of it. Whom it carries and
+/// at which layer is the room's forwarding table (`table.rs`).
 #[derive(Debug)]
 pub struct Slot {
     pub audio_mid: Option<Mid>,
     pub video_mid: Option<Mid>,
-    pub occupant: Option<ParticipantId>,
     pub audio: SlotRewriter,
     pub video: SlotRewriter,
     /// Frames just sent on the audio m-line, repeated when it is protected.
     pub red: RedHistory,
-    /// The publisher's layer now forwarded on the video m-line (`None`
-    /// until a keyframe of the chosen layer starts it).
-    pub video_layer: Option<Layer>,
 }
 
 /// Which published stream an incoming SSRC carries.
@@ -63,7 +61,7 @@ pub struct Participant {
     pub id: ParticipantId,
     pub rtc: Rtc,
     pub ufrag: String,
-    pub publish: PublishPermission,
+    publish: PublishPermission,
     /// Addresses verified for this participant (usually one).
     pub addrs: Vec<SocketAddr>,
     /// The m-lines on which the participant sends us its microphone and camera.
@@ -75,98 +73,47 @@ pub struct Participant {
     /// The RTP stream id of each simulcast layer this participant sends.
     layer_rids: [Option<Rid>; LAYERS],
     /// Measured bitrate of each published video layer.
-    pub rates: LayerRates,
+    rates: LayerRates,
     /// Its latest video packets, for slots that start on a keyframe.
-    pub stragglers: Stragglers,
+    stragglers: Stragglers,
     /// Layers a keyframe was asked for since the last request went out
     /// (bit per layer; `ALL_LAYERS` for every one).
     keyframe_layers: u8,
     /// The downlink estimate (bit/s); none yet (see `allocation`).
-    pub estimate: Option<u64>,
+    estimate: Option<u64>,
     /// Which layer each of its slots receives.
     pub governor: LayerGovernor,
     /// What its estimator is told to look for.
     pub prober: Prober,
     /// Whether it was last told it gets audio only.
-    pub audio_only: bool,
+    audio_only: bool,
     /// What its page shows of its slots, once it said.
-    pub view: Option<TileView>,
+    view: Option<TileView>,
     /// Incoming payload type → codec of what this participant publishes.
-    pub codecs_in: Vec<(Pt, CodecKey)>,
+    codecs_in: Vec<(Pt, CodecKey)>,
     /// Codec → payload type this participant accepts on its receive slots.
-    pub codecs_out_audio: Vec<(CodecKey, Pt)>,
-    pub codecs_out_video: Vec<(CodecKey, Pt)>,
+    codecs_out_audio: Vec<(CodecKey, Pt)>,
+    codecs_out_video: Vec<(CodecKey, Pt)>,
     /// The RED payload type folded on the Opus this participant publishes,
     /// if it offered one (its RED is unwrapped to plain Opus).
-    pub red_in: Option<Pt>,
+    red_in: Option<Pt>,
     /// The RED payload type this participant accepts on its audio slots.
-    pub red_out: Option<Pt>,
+    red_out: Option<Pt>,
     /// Whether its audio slots carry redundancy (from its downlink loss).
-    pub protection: LossProtection,
+    protection: LossProtection,
     /// The deepest redundancy its link can carry (`allocation`).
-    pub red_cap: Redundancy,
+    red_cap: Redundancy,
     pub slots: Vec<Slot>,
     /// Publishers this participant chose not to receive.
-    pub unsubscribed: Vec<ParticipantId>,
+    unsubscribed: Vec<ParticipantId>,
     pub keyframes: KeyframeThrottle,
     pub next_timeout: Instant,
-    pub connected: bool,
+    connected: bool,
     /// When the participant joined, until both first packets were sent to it.
     joined_at: Instant,
     sent_audio: bool,
     sent_video: bool,
-    pub stats: StreamStats,
-}
-
-/// The latest per-stream statistics str0m reported (cumulative per stream).
-#[derive(Debug, Default)]
-pub struct StreamStats {
-    egress_nacks: Vec<(Mid, u64)>,
-    ingress_nacks: Vec<(Mid, u64)>,
-    ingress_loss: Vec<(Mid, f32)>,
-}
-
-fn upsert<T>(v: &mut Vec<(Mid, T)>, mid: Mid, value: T) {
-    match v.iter_mut().find(|(m, _)| *m == mid) {
-        Some((_, x)) => *x = value,
-        None => v.push((mid, value)),
-    }
-}
-
-impl StreamStats {
-    pub fn egress(&mut self, mid: Mid, nacks: u64) {
-        upsert(&mut self.egress_nacks, mid, nacks);
-    }
-
-    pub fn ingress(&mut self, mid: Mid, nacks: u64, loss: Option<f32>) {
-        upsert(&mut self.ingress_nacks, mid, nacks);
-        if let Some(loss) = loss {
-            upsert(&mut self.ingress_loss, mid, loss);
-        }
-    }
-
-    /// NACKs received from this participant as a subscriber.
-    pub fn nacks_received(&self) -> u64 {
-        self.egress_nacks.iter().map(|(_, n)| n).sum()
-    }
-
-    /// NACKs sent to this participant as a publisher.
-    pub fn nacks_sent(&self) -> u64 {
-        self.ingress_nacks.iter().map(|(_, n)| n).sum()
-    }
-
-    /// Loss of one incoming stream, as last reported.
-    pub fn loss_of(&self, mid: Mid) -> Option<f32> {
-        self.ingress_loss
-            .iter()
-            .find(|(m, _)| *m == mid)
-            .map(|(_, l)| *l)
-    }
-
-    /// Loss fractions of the incoming streams.
-    pub fn losses(&self) -> impl Iterator<Item = f32> + '_ {
-        self.ingress_loss.iter().map(|(_, l)| *l)
-    }
+    stats: StreamStats,
 }
 
 impl Participant {
@@ -267,11 +214,9 @@ impl Participant {
                         self.slots.push(Slot {
                             audio_mid: None,
                             video_mid: None,
-                            occupant: None,
                             audio: SlotRewriter::new(false),
                             video: SlotRewriter::new(true),
                             red: RedHistory::default(),
-                            video_layer: None,
                         });
                         self.slots.len() - 1
                     });
@@ -386,11 +331,173 @@ impl Participant {
         Some(now.saturating_duration_since(self.joined_at))
     }
 
-    /// The slot that currently carries `publisher`.
-    pub fn slot_of(&self, publisher: ParticipantId) -> Option<usize> {
-        self.slots
+    /// Allow or stop what it publishes; returns what it was allowed before.
+    pub fn set_permission(&mut self, permission: PublishPermission) -> PublishPermission {
+        std::mem::replace(&mut self.publish, permission)
+    }
+
+    /// Whether media of `kind` from it may reach the room.
+    pub fn permits(&self, kind: MediaKind) -> bool {
+        match kind {
+            MediaKind::Audio => self.publish.audio,
+            MediaKind::Video => self.publish.video,
+        }
+    }
+
+    /// The codec of an incoming payload type (its RED counts as Opus).
+    pub fn codec_of(&self, pt: Pt) -> Option<CodecKey> {
+        self.codecs_in
             .iter()
-            .position(|s| s.occupant == Some(publisher))
+            .find(|(p, _)| *p == pt)
+            .map(|(_, c)| *c)
+    }
+
+    /// Whether an incoming payload type is the RED folded on its Opus.
+    pub fn sends_red(&self, pt: Pt) -> bool {
+        self.red_in == Some(pt)
+    }
+
+    /// One of its video packets arrived: its layer's rate is measured and
+    /// the packet kept for a slot that may start on this keyframe. Returns
+    /// the packets of a keyframe that overtook its first one.
+    pub fn note_video(
+        &mut self,
+        now: Instant,
+        packet: RecentPacket,
+        keyframe: bool,
+    ) -> Vec<RecentPacket> {
+        self.rates.record(now, packet.layer, packet.payload.len());
+        self.stragglers.note(packet, keyframe)
+    }
+
+    /// Measured bitrate of each of its video layers (none while stopped).
+    pub fn video_rates(&self, now: Instant) -> [u64; LAYERS] {
+        if self.publish.video {
+            self.rates.bps(now)
+        } else {
+            [0; LAYERS]
+        }
+    }
+
+    /// The payload type its receive slots take for `codec`.
+    pub fn payload_type_for(&self, kind: MediaKind, codec: CodecKey) -> Option<Pt> {
+        let table = match kind {
+            MediaKind::Audio => &self.codecs_out_audio,
+            MediaKind::Video => &self.codecs_out_video,
+        };
+        table.iter().find(|(c, _)| *c == codec).map(|(_, pt)| *pt)
+    }
+
+    /// How its audio slots are protected now: RED's payload type and depth,
+    /// or none (a clean link, a client without RED, or no room for it).
+    pub fn audio_redundancy(&self) -> Option<(Pt, Redundancy)> {
+        let level = self.protection.redundancy().min(self.red_cap);
+        self.red_out
+            .filter(|_| level != Redundancy::Off)
+            .map(|pt| (pt, level))
+    }
+
+    /// How deep the loss on its link asks redundancy to be.
+    pub fn redundancy_wanted(&self) -> Redundancy {
+        self.protection.redundancy()
+    }
+
+    /// The deepest redundancy its link can carry (see `allocation`).
+    pub fn cap_redundancy(&mut self, cap: Redundancy) {
+        self.red_cap = cap;
+    }
+
+    /// The deepest redundancy allowed now.
+    pub fn redundancy_cap(&self) -> Redundancy {
+        self.red_cap
+    }
+
+    /// Its downlink estimate (bit/s), once its estimator has one.
+    pub fn estimate(&self) -> Option<u64> {
+        self.estimate
+    }
+
+    /// A new downlink estimate from its estimator.
+    pub fn set_estimate(&mut self, bps: u64) {
+        self.estimate = Some(bps);
+    }
+
+    /// Its connection is up.
+    pub fn mark_connected(&mut self) {
+        self.connected = true;
+    }
+
+    /// What its page shows of its slots, once it said.
+    pub fn view(&self) -> Option<&TileView> {
+        self.view.as_ref()
+    }
+
+    /// Its page said what it shows.
+    pub fn set_view(&mut self, view: TileView) {
+        self.view = Some(view);
+    }
+
+    /// Whether it was last told it gets audio only; set it, returning
+    /// whether that is news.
+    pub fn tell_audio_only(&mut self, audio_only: bool) -> bool {
+        std::mem::replace(&mut self.audio_only, audio_only) != audio_only
+    }
+
+    /// Whether it gets audio only now.
+    pub fn is_audio_only(&self) -> bool {
+        self.audio_only
+    }
+
+    /// Whether it chose to receive `publisher` (everyone, by default).
+    pub fn wants(&self, publisher: ParticipantId) -> bool {
+        !self.unsubscribed.contains(&publisher)
+    }
+
+    /// Its choice about receiving `publisher`.
+    pub fn choose(&mut self, publisher: ParticipantId, receive: bool) {
+        self.unsubscribed.retain(|p| *p != publisher);
+        if !receive {
+            self.unsubscribed.push(publisher);
+        }
+    }
+
+    /// Statistics of what it sent to us (loss upstream: not repairable on
+    /// a subscriber's link) and what we sent it.
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    /// The loss last measured on its microphone's stream towards us.
+    pub fn upstream_audio_loss(&self) -> Option<f32> {
+        self.stats.loss_of(self.audio_in?)
+    }
+
+    /// str0m's latest counts of an outgoing stream; `loss` is the part of
+    /// the subscriber's loss on that stream that happened on its own link.
+    /// Returns the new redundancy if it changed.
+    pub fn observe_egress(
+        &mut self,
+        now: Instant,
+        mid: Mid,
+        nacks: u64,
+        loss: Option<f32>,
+    ) -> Option<Redundancy> {
+        self.stats.egress(mid, nacks);
+        let loss = loss?;
+        let before = self.protection.redundancy();
+        self.protection.observe(now, loss);
+        let level = self.protection.redundancy();
+        (level != before).then_some(level)
+    }
+
+    /// str0m's latest counts of an incoming stream.
+    pub fn observe_ingress(&mut self, mid: Mid, nacks: u64, loss: Option<f32>) {
+        self.stats.ingress(mid, nacks, loss);
+    }
+
+    /// The audio slot whose m-line is `mid`.
+    pub fn audio_slot_by_mid(&self, mid: Mid) -> Option<usize> {
+        self.slots.iter().position(|s| s.audio_mid == Some(mid))
     }
 
     /// The slot that owns this outgoing mid.
@@ -400,22 +507,34 @@ impl Participant {
             .position(|s| s.audio_mid == Some(mid) || s.video_mid == Some(mid))
     }
 
-    /// Put `publisher` (or nobody) in slot `idx`; its streams restart.
-    pub fn occupy(&mut self, idx: usize, publisher: Option<ParticipantId>) -> SlotIndex {
-        let slot = &mut self.slots[idx];
-        slot.occupant = publisher;
-        slot.audio.restart();
-        slot.video.restart();
-        slot.red.clear();
-        slot.video_layer = None;
+    /// Whether slot `idx` has both m-lines (the client offered enough).
+    pub fn slot_usable(&self, idx: usize) -> bool {
+        self.slots
+            .get(idx)
+            .is_some_and(|s| s.audio_mid.is_some() && s.video_mid.is_some())
+    }
+
+    /// Slot `idx` changed hands: its streams restart, its layer choice and
+    /// its redundancy history start afresh.
+    pub fn restart_slot(&mut self, idx: usize) -> SlotIndex {
+        if let Some(slot) = self.slots.get_mut(idx) {
+            slot.audio.restart();
+            slot.video.restart();
+            slot.red.clear();
+        }
+        self.governor.forget(idx);
         SlotIndex(idx as u8)
     }
 
-    /// A free slot with both m-lines, if the participant offered enough.
-    pub fn free_slot(&self) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|s| s.occupant.is_none() && s.audio_mid.is_some() && s.video_mid.is_some())
+    /// What slot `idx` carries of one kind resumes after a gap (the
+    /// publisher was stopped): the stream restarts on the next packet.
+    pub fn restart_stream(&mut self, idx: usize, kind: MediaKind) {
+        if let Some(slot) = self.slots.get_mut(idx) {
+            match kind {
+                MediaKind::Audio => slot.audio.restart(),
+                MediaKind::Video => slot.video.restart(),
+            }
+        }
     }
 
     /// Ask this participant (as a publisher) for a keyframe of `layer`

@@ -11,12 +11,14 @@ use str0m::{Event, IceConnectionState};
 use super::keyframe::{starts_keyframe, RecentPacket};
 use super::layers::{video_step, Choice, Layer, VideoStep};
 use super::participant::{Outbox, Participant, Source};
-use super::protection::{self, Redundancy};
+use super::protection;
 use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
+use super::table::ForwardingTable;
 use super::{EstimateHistogram, Histogram, MediaEvent, Output};
 use crate::ids::{ParticipantId, RoomId};
 
+/// What participants' connections produced and the room has yet to handle.
 pub type Work = VecDeque<(ParticipantId, Event)>;
 
 /// Counters of what the forwarding path did, for tests and metrics.
@@ -40,6 +42,9 @@ pub struct ForwardCounters {
     pub audio_packets_protected: u64,
     /// RED from a publisher that could not be unwrapped (dropped).
     pub dropped_malformed_red: u64,
+    /// Events a leaving participant's closed connection still reported
+    /// (let go: nobody uses that connection any more).
+    pub events_after_leaving: u64,
     /// Subscribers' downlink estimates, as reported.
     pub downlink_estimates: EstimateHistogram,
     /// From joining to the first audio packet sent to the newcomer.
@@ -66,6 +71,7 @@ impl ForwardCounters {
         self.keyframe_requests += o.keyframe_requests;
         self.audio_packets_protected += o.audio_packets_protected;
         self.dropped_malformed_red += o.dropped_malformed_red;
+        self.events_after_leaving += o.events_after_leaving;
         self.downlink_estimates.merge(&o.downlink_estimates);
         self.join_first_audio.merge(&o.join_first_audio);
         self.join_first_video.merge(&o.join_first_video);
@@ -76,6 +82,13 @@ impl ForwardCounters {
 pub struct Room {
     pub id: RoomId,
     pub participants: BTreeMap<ParticipantId, Participant>,
+    /// Who receives whom on which slot, at which layer: the only place
+    /// slots and layers change.
+    pub table: ForwardingTable,
+    /// The room's one queue of pending work: every event any participant's
+    /// connection produces goes here and is handled by `run`, in order,
+    /// until it is empty (like str0m's `Propagated` in its chat example).
+    pub(super) pending: Work,
     pub speakers: SpeakerDetector,
     pub counters: ForwardCounters,
     /// Participants by how recently they were the active speaker (most
@@ -88,48 +101,91 @@ impl Room {
         Self {
             id,
             participants: BTreeMap::new(),
+            table: ForwardingTable::default(),
+            pending: Work::new(),
             speakers: SpeakerDetector::default(),
             spoke_order: Vec::new(),
             counters: ForwardCounters::default(),
         }
     }
 
-    /// Drain `start` and handle everything that follows from it, until quiet.
-    pub fn process(&mut self, now: Instant, start: ParticipantId, outbox: &mut Outbox) {
-        let mut work = Work::new();
-        if let Some(p) = self.participants.get_mut(&start) {
-            p.drain(outbox, &mut work);
-        }
-        self.run(now, work, outbox);
+    /// A participant joins: its connection, and an empty row of its slots.
+    pub fn admit(&mut self, participant: Participant) {
+        self.table
+            .add_subscriber(participant.id, participant.slots.len());
+        self.participants.insert(participant.id, participant);
     }
 
-    pub fn run(&mut self, now: Instant, mut work: Work, outbox: &mut Outbox) {
-        while let Some((from, event)) = work.pop_front() {
+    /// A participant leaves: it is taken out of the room and of every
+    /// slot that carried it (each subscriber is told). Its connection is
+    /// closed and drained here: what it sends goes out (the close), what it
+    /// still reports is about a connection nobody uses any more and is let
+    /// go, counted.
+    pub fn depart(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        outbox: &mut Outbox,
+    ) -> Option<Participant> {
+        let mut gone = self.participants.remove(&id)?;
+        gone.rtc.disconnect();
+        let mut last_words = Work::new();
+        gone.drain(outbox, &mut last_words);
+        self.counters.events_after_leaving += last_words.len() as u64;
+        for (subscriber, idx) in self.table.remove(id) {
+            if let Some(sub) = self.participants.get_mut(&subscriber) {
+                outbox
+                    .queue
+                    .push_back(Output::Event(say_occupied(self.id, sub, idx, None)));
+            }
+        }
+        // A choice not to receive it held for this connection of it; the
+        // control plane says it again if it comes back (a side room).
+        for other in self.participants.values_mut() {
+            other.choose(id, true);
+        }
+        self.speakers.remove(id);
+        self.spoke_order.retain(|p| *p != id);
+        self.run(now, outbox);
+        Some(gone)
+    }
+
+    /// Drain `start` and handle everything that follows from it, until quiet.
+    pub fn process(&mut self, now: Instant, start: ParticipantId, outbox: &mut Outbox) {
+        if let Some(p) = self.participants.get_mut(&start) {
+            p.drain(outbox, &mut self.pending);
+        }
+        self.run(now, outbox);
+    }
+
+    /// Handle the pending work until there is none (handling may add more).
+    pub fn run(&mut self, now: Instant, outbox: &mut Outbox) {
+        while let Some((from, event)) = self.pending.pop_front() {
             match event {
-                Event::RtpPacket(pkt) => self.forward(now, from, pkt, outbox, &mut work),
+                Event::RtpPacket(pkt) => self.forward(now, from, pkt, outbox),
                 Event::KeyframeRequest(req) => {
                     // For the layer this subscriber is receiving (or waits for).
                     let wanted = self.participants.get(&from).and_then(|s| {
-                        let idx = s.slot_by_mid(req.mid)?;
-                        let layer = match s.governor.choice(idx) {
+                        let e = self.table.entry(from, s.slot_by_mid(req.mid)?)?;
+                        let layer = match e.target {
                             Choice::Layer(l) => Some(l),
-                            Choice::Paused => s.slots[idx].video_layer,
+                            Choice::Paused => e.forwarding,
                         };
-                        Some((s.slots[idx].occupant?, layer))
+                        Some((e.publisher?, layer))
                     });
                     if let Some((publisher, layer)) = wanted {
-                        self.request_keyframe(now, publisher, layer, outbox, &mut work);
+                        self.request_keyframe(now, publisher, layer, outbox);
                     }
                 }
                 Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
                     if let Some(p) = self.participants.get_mut(&from) {
-                        p.estimate = Some(estimate.as_u64());
+                        p.set_estimate(estimate.as_u64());
                         self.counters.downlink_estimates.observe(estimate.as_u64());
                     }
                 }
                 Event::Connected => {
                     if let Some(p) = self.participants.get_mut(&from) {
-                        p.connected = true;
+                        p.mark_connected();
                     }
                     outbox.queue.push_back(Output::Event(MediaEvent::Connected {
                         room: self.id,
@@ -139,22 +195,17 @@ impl Room {
                 Event::MediaEgressStats(st) => {
                     let upstream = self.upstream_audio_loss(from, st.mid);
                     if let Some(p) = self.participants.get_mut(&from) {
-                        p.stats.egress(st.mid, st.nacks);
-                        if let Some((loss, upstream)) = st.loss.zip(upstream) {
-                            // What was lost before Haven cannot be repaired
-                            // on the subscriber's link: leave it out.
-                            let before = p.protection.redundancy();
-                            p.protection.observe(now, loss - upstream);
-                            let level = p.protection.redundancy();
-                            if level != before {
-                                tracing::debug!(room = %self.id, participant = %from, ?level, red = p.red_out.is_some(), "audio protection changed");
-                            }
+                        // What was lost before Haven cannot be repaired on
+                        // the subscriber's link: leave it out.
+                        let own_loss = st.loss.zip(upstream).map(|(l, up)| l - up);
+                        if let Some(level) = p.observe_egress(now, st.mid, st.nacks, own_loss) {
+                            tracing::debug!(room = %self.id, participant = %from, ?level, "audio protection changed");
                         }
                     }
                 }
                 Event::MediaIngressStats(st) => {
                     if let Some(p) = self.participants.get_mut(&from) {
-                        p.stats.ingress(st.mid, st.nacks, st.loss);
+                        p.observe_ingress(st.mid, st.nacks, st.loss);
                     }
                 }
                 Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -175,11 +226,13 @@ impl Room {
     /// video, whose losses are repaired by retransmission and so say little.
     fn upstream_audio_loss(&self, subscriber: ParticipantId, mid: Mid) -> Option<f32> {
         let sub = self.participants.get(&subscriber)?;
-        let slot = sub.slots.iter().find(|s| s.audio_mid == Some(mid))?;
-        let upstream = slot
-            .occupant
+        let idx = sub.audio_slot_by_mid(mid)?;
+        let upstream = self
+            .table
+            .entry(subscriber, idx)
+            .and_then(|e| e.publisher)
             .and_then(|p| self.participants.get(&p))
-            .and_then(|p| p.stats.loss_of(p.audio_in?));
+            .and_then(|p| p.upstream_audio_loss());
         Some(upstream.unwrap_or(0.0))
     }
 
@@ -192,9 +245,8 @@ impl Room {
         layer: Option<Layer>,
         outbox: &mut Outbox,
     ) {
-        let mut work = Work::new();
-        self.request_keyframe(now, publisher, layer, outbox, &mut work);
-        self.run(now, work, outbox);
+        self.request_keyframe(now, publisher, layer, outbox);
+        self.run(now, outbox);
     }
 
     /// Ask `publisher` for a keyframe of `layer` (`None`: every layer),
@@ -205,9 +257,8 @@ impl Room {
         publisher: ParticipantId,
         layer: Option<Layer>,
         outbox: &mut Outbox,
-        work: &mut Work,
     ) {
-        self.send_keyframe_request(now, publisher, Some(layer), outbox, work);
+        self.send_keyframe_request(now, publisher, Some(layer), outbox);
     }
 
     /// `layer: None` sends only a request the throttle had deferred.
@@ -217,13 +268,12 @@ impl Room {
         publisher: ParticipantId,
         layer: Option<Option<Layer>>,
         outbox: &mut Outbox,
-        work: &mut Work,
     ) {
         if let Some(p) = self.participants.get_mut(&publisher) {
             if p.request_keyframe(now, layer.is_none(), layer.flatten()) {
                 tracing::trace!(room = %self.id, %publisher, "keyframe requested");
                 self.counters.keyframe_requests += 1;
-                p.drain(outbox, work);
+                p.drain(outbox, &mut self.pending);
             }
         }
     }
@@ -236,11 +286,10 @@ impl Room {
             .filter(|p| p.keyframes.due().is_some_and(|t| t <= now))
             .map(|p| p.id)
             .collect();
-        let mut work = Work::new();
         for id in due {
-            self.send_keyframe_request(now, id, None, outbox, &mut work);
+            self.send_keyframe_request(now, id, None, outbox);
         }
-        self.run(now, work, outbox);
+        self.run(now, outbox);
     }
 
     fn forward(
@@ -249,7 +298,6 @@ impl Room {
         from: ParticipantId,
         mut pkt: RtpPacket,
         outbox: &mut Outbox,
-        work: &mut Work,
     ) {
         self.counters.packets_in += 1;
         let Some(publisher) = self.participants.get_mut(&from) else {
@@ -260,23 +308,14 @@ impl Room {
         };
         // A single stream is its own lowest layer.
         let layer = layer.unwrap_or(Layer::LOW);
-        let allowed = match kind {
-            MediaKind::Audio => publisher.publish.audio,
-            MediaKind::Video => publisher.publish.video,
-        };
-        if !allowed {
+        if !publisher.permits(kind) {
             self.counters.dropped_not_permitted += 1;
             return;
         }
-        let Some(codec) = publisher
-            .codecs_in
-            .iter()
-            .find(|(pt, _)| *pt == pkt.header.payload_type)
-            .map(|(_, c)| *c)
-        else {
+        let Some(codec) = publisher.codec_of(pkt.header.payload_type) else {
             return;
         };
-        if publisher.red_in == Some(pkt.header.payload_type) {
+        if publisher.sends_red(pkt.header.payload_type) {
             // Subscribers get plain Opus, or redundancy made for their link.
             match protection::primary_of(&pkt.payload) {
                 Some(primary) => pkt.payload = primary.into(),
@@ -289,7 +328,6 @@ impl Room {
         let is_video = kind == MediaKind::Video;
         let keyframe = is_video && starts_keyframe(codec.codec, &pkt.payload);
         let early = if is_video {
-            publisher.rates.record(now, layer, pkt.payload.len());
             let recent = RecentPacket {
                 layer,
                 seq: *pkt.seq_no,
@@ -298,7 +336,7 @@ impl Room {
                 at: pkt.timestamp,
                 payload: pkt.payload.clone(),
             };
-            publisher.stragglers.note(recent, keyframe)
+            publisher.note_video(now, recent, keyframe)
         } else {
             Vec::new()
         };
@@ -322,37 +360,30 @@ impl Room {
             if sub.id == from {
                 continue;
             }
-            let Some(idx) = sub.slot_of(from) else {
+            let Some(idx) = self.table.slot_of(sub.id, from) else {
                 continue;
             };
-            let codecs_out = if is_video {
-                &sub.codecs_out_video
-            } else {
-                &sub.codecs_out_audio
-            };
-            let Some(pt) = codecs_out
-                .iter()
-                .find(|(c, _)| *c == codec)
-                .map(|(_, pt)| *pt)
-            else {
+            let Some(pt) = sub.payload_type_for(kind, codec) else {
                 continue;
             };
             // Redundant audio only for a lossy subscriber that can take it.
-            let level = sub.protection.redundancy().min(sub.red_cap);
-            let red = match sub.red_out {
-                Some(red) if !is_video && level != Redundancy::Off => Some((red, level)),
-                _ => None,
+            let red = if is_video {
+                None
+            } else {
+                sub.audio_redundancy()
             };
-            let target = sub.governor.choice(idx);
+            let Some(entry) = self.table.entry(sub.id, idx) else {
+                continue;
+            };
             let slot = &mut sub.slots[idx];
             let mut switched = false;
             if is_video {
-                match video_step(slot.video_layer, target, layer, keyframe) {
+                match video_step(entry.forwarding, entry.target, layer, keyframe) {
                     VideoStep::Skip => continue,
                     VideoStep::Forward => {}
                     VideoStep::Switch => {
                         slot.video.restart();
-                        slot.video_layer = Some(layer);
+                        self.table.switched(sub.id, idx, layer);
                         switched = true;
                         self.counters.layer_switches += 1;
                     }
@@ -434,10 +465,10 @@ impl Room {
                 };
                 h.observe(waited);
             }
-            sub.drain(outbox, work);
+            sub.drain(outbox, &mut self.pending);
         }
         if let Some(layer) = want_keyframe {
-            self.request_keyframe(now, from, Some(layer), outbox, work);
+            self.request_keyframe(now, from, Some(layer), outbox);
         }
     }
 
@@ -466,16 +497,21 @@ impl Room {
         let Some(sub) = self.participants.get_mut(&subscriber) else {
             return;
         };
-        if sub.unsubscribed.contains(&publisher) || sub.slot_of(publisher).is_some() {
+        if !sub.wants(publisher) || self.table.slot_of(subscriber, publisher).is_some() {
             return;
         }
-        let Some(idx) = sub.free_slot() else {
+        let Some(idx) = self.table.free_slot(subscriber, |i| sub.slot_usable(i)) else {
             tracing::warn!(room = %self.id, %subscriber, "no free receive slot; the client offered too few");
             return;
         };
-        let event = occupy(self.id, sub, idx, Some(publisher));
+        self.table.occupy(subscriber, idx, Some(publisher));
         tracing::debug!(room = %self.id, %subscriber, %publisher, slot = idx, "slot assigned");
-        outbox.queue.push_back(Output::Event(event));
+        outbox.queue.push_back(Output::Event(say_occupied(
+            self.id,
+            sub,
+            idx,
+            Some(publisher),
+        )));
     }
 
     /// Empty the slot of `subscriber` that carries `publisher`.
@@ -488,30 +524,25 @@ impl Room {
         let Some(sub) = self.participants.get_mut(&subscriber) else {
             return;
         };
-        let Some(idx) = sub.slot_of(publisher) else {
+        let Some(idx) = self.table.slot_of(subscriber, publisher) else {
             return;
         };
-        let event = occupy(self.id, sub, idx, None);
-        outbox.queue.push_back(Output::Event(event));
-    }
-
-    /// Number of slots anywhere in the room that name `publisher`.
-    pub fn slots_naming(&self, publisher: ParticipantId) -> usize {
-        self.participants
-            .values()
-            .filter(|s| s.slot_of(publisher).is_some())
-            .count()
+        self.table.occupy(subscriber, idx, None);
+        outbox
+            .queue
+            .push_back(Output::Event(say_occupied(self.id, sub, idx, None)));
     }
 }
 
-/// Change who occupies a slot and say so (the client maps slots to tiles).
-fn occupy(
+/// A slot of `sub` changed hands (the table says to whom): its streams
+/// restart, and the subscriber's page is told (it maps slots to tiles).
+fn say_occupied(
     room: RoomId,
     sub: &mut Participant,
     idx: usize,
     publisher: Option<ParticipantId>,
 ) -> MediaEvent {
-    let slot = sub.occupy(idx, publisher);
+    let slot = sub.restart_slot(idx);
     let mid = |m: Option<str0m::media::Mid>| m.map(|m| m.to_string()).unwrap_or_default();
     MediaEvent::SlotAssigned {
         room,
