@@ -14,6 +14,7 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 
+use super::keyframe::KeyframeCause;
 use super::layers::{wanted_bps, Choice, Layer, Tile, LAYERS};
 use super::participant::Outbox;
 use super::protection::Redundancy;
@@ -169,7 +170,7 @@ impl Room {
             sub.drain(outbox, &mut self.pending);
         }
         for (publisher, layer) in requests {
-            self.request_keyframe(now, publisher, Some(layer), outbox);
+            self.request_keyframe(now, publisher, Some(layer), KeyframeCause::Switch, outbox);
         }
         self.run(now, outbox);
     }

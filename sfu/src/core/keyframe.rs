@@ -4,7 +4,8 @@
 //! new subscription holds video back until one passes, and asks the publisher
 //! for one. Requests are throttled per publisher: a keyframe costs several
 //! times the bitrate of a delta frame, and a room where people join at once
-//! must not make a publisher send nothing but keyframes.
+//! must not make a publisher send nothing but keyframes; subscribers' own
+//! requests after loss are held to one a second (`KeyframeCause`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -98,43 +99,63 @@ fn h264_starts_keyframe(payload: &[u8]) -> bool {
     }
 }
 
-/// Limits keyframe requests to one publisher to one per `min_interval`.
-/// A request inside the window is remembered and sent when it closes.
+/// Why a keyframe is asked for: the two are throttled differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyframeCause {
+    /// Haven's own decision: a new subscription, a layer switch, video
+    /// resumed. Served quickly (the picture appears or sharpens).
+    Switch,
+    /// A subscriber's decoder asked (PLI/FIR after loss). At most one per
+    /// `repair_interval` per publisher across all subscribers, so one lossy
+    /// member cannot make a publisher send keyframes for everyone; a
+    /// keyframe sent for any reason serves it.
+    Repair,
+}
+
+/// Limits keyframe requests to one publisher: one per `switch_interval`
+/// for Haven's own needs, one per `repair_interval` for subscribers'
+/// repairs. A request inside its window is remembered and sent when the
+/// window closes; requests waiting together go out as one.
 #[derive(Debug)]
 pub struct KeyframeThrottle {
-    min_interval: Duration,
+    switch_interval: Duration,
+    repair_interval: Duration,
     last_sent: Option<Instant>,
-    pending: bool,
+    /// The wait of the remembered request (the shortest asked for).
+    pending: Option<Duration>,
 }
 
 impl KeyframeThrottle {
-    /// A throttle that lets one request through per `min_interval`.
-    pub fn new(min_interval: Duration) -> Self {
+    /// A throttle with these two intervals.
+    pub fn new(switch_interval: Duration, repair_interval: Duration) -> Self {
         Self {
-            min_interval,
+            switch_interval,
+            repair_interval,
             last_sent: None,
-            pending: false,
+            pending: None,
         }
     }
 
     /// Ask for a keyframe. Returns true when the request should go out now.
     #[must_use]
-    pub fn request(&mut self, now: Instant) -> bool {
-        self.pending = true;
+    pub fn request(&mut self, now: Instant, cause: KeyframeCause) -> bool {
+        let wait = match cause {
+            KeyframeCause::Switch => self.switch_interval,
+            KeyframeCause::Repair => self.repair_interval,
+        };
+        self.pending = Some(self.pending.map_or(wait, |w| w.min(wait)));
         self.poll(now)
     }
 
     /// Returns true when a remembered request may go out now.
     #[must_use]
     pub fn poll(&mut self, now: Instant) -> bool {
-        if !self.pending {
+        let Some(wait) = self.pending else {
             return false;
-        }
-        let open = self
-            .last_sent
-            .is_none_or(|last| now >= last + self.min_interval);
+        };
+        let open = self.last_sent.is_none_or(|last| now >= last + wait);
         if open {
-            self.pending = false;
+            self.pending = None;
             self.last_sent = Some(now);
         }
         open
@@ -142,11 +163,10 @@ impl KeyframeThrottle {
 
     /// When a remembered request will be due, if there is one.
     pub fn due(&self) -> Option<Instant> {
-        if !self.pending {
-            return None;
-        }
-        // `request` always sends the first one, so `last_sent` is set here.
-        self.last_sent.map(|last| last + self.min_interval)
+        // `request` sends the first one at once, so `last_sent` is set here.
+        self.last_sent
+            .zip(self.pending)
+            .map(|(last, wait)| last + wait)
     }
 }
 
@@ -229,15 +249,51 @@ mod tests {
         assert!(!starts_keyframe(Codec::H264, &[0x78, 0xff, 0xff]));
     }
 
+    const SWITCH: Duration = Duration::from_millis(300);
+    const REPAIR: Duration = Duration::from_secs(1);
+
     #[test]
     fn throttle_lets_one_through_then_defers() {
         let t0 = Instant::now();
-        let mut t = KeyframeThrottle::new(Duration::from_millis(500));
-        assert!(t.request(t0));
-        assert!(!t.request(t0 + Duration::from_millis(100)));
-        assert_eq!(t.due(), Some(t0 + Duration::from_millis(500)));
-        assert!(!t.poll(t0 + Duration::from_millis(499)));
-        assert!(t.poll(t0 + Duration::from_millis(500)));
+        let mut t = KeyframeThrottle::new(SWITCH, REPAIR);
+        assert!(t.request(t0, KeyframeCause::Switch));
+        assert!(!t.request(t0 + Duration::from_millis(100), KeyframeCause::Switch));
+        assert_eq!(t.due(), Some(t0 + SWITCH));
+        assert!(!t.poll(t0 + Duration::from_millis(299)));
+        assert!(t.poll(t0 + SWITCH));
+        assert_eq!(t.due(), None);
+    }
+
+    #[test]
+    fn repairs_asked_all_the_time_go_out_once_a_second() {
+        let t0 = Instant::now();
+        let mut t = KeyframeThrottle::new(SWITCH, REPAIR);
+        let mut sent = Vec::new();
+        // A subscriber asks every 20 ms for 10 s; the deferred one goes out
+        // when due, as the room polls.
+        for i in 0..500u32 {
+            let now = t0 + Duration::from_millis(20) * i;
+            if t.due().is_some_and(|d| d <= now) && t.poll(now) {
+                sent.push(now);
+            }
+            if t.request(now, KeyframeCause::Repair) {
+                sent.push(now);
+            }
+        }
+        assert_eq!(sent.len(), 10, "{sent:?}");
+        assert!(sent.windows(2).all(|w| w[1] - w[0] >= REPAIR));
+    }
+
+    #[test]
+    fn a_switch_waiting_behind_a_repair_keeps_its_shorter_wait() {
+        let t0 = Instant::now();
+        let mut t = KeyframeThrottle::new(SWITCH, REPAIR);
+        assert!(t.request(t0, KeyframeCause::Repair));
+        assert!(!t.request(t0 + Duration::from_millis(10), KeyframeCause::Repair));
+        assert_eq!(t.due(), Some(t0 + REPAIR));
+        assert!(!t.request(t0 + Duration::from_millis(20), KeyframeCause::Switch));
+        assert_eq!(t.due(), Some(t0 + SWITCH), "one request serves both");
+        assert!(t.poll(t0 + SWITCH));
         assert_eq!(t.due(), None);
     }
 

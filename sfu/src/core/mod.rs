@@ -114,7 +114,10 @@ impl SfuCore {
             .map_err(|e| CoreError::BadOffer(offer_error_kind(&e)))?;
         let answer = answer::publish_plain_opus(&answer.to_sdp_string());
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
-        let kf = KeyframeThrottle::new(self.config.keyframe_min_interval);
+        let kf = KeyframeThrottle::new(
+            self.config.keyframe_min_interval,
+            self.config.keyframe_repair_interval,
+        );
         let mut participant = Participant::new(
             id,
             rtc,

@@ -10,7 +10,7 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
-use super::keyframe::{KeyframeThrottle, RecentPacket, Stragglers};
+use super::keyframe::{KeyframeCause, KeyframeThrottle, RecentPacket, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::probing::Prober;
 use super::protection::{LossProtection, RedHistory, Redundancy};
@@ -537,20 +537,21 @@ impl Participant {
         }
     }
 
-    /// Ask this participant (as a publisher) for a keyframe of `layer`
-    /// (`None`: of every layer), throttled: requests from all subscribers
-    /// within the throttle's interval go out together, once.
+    /// Ask this participant (as a publisher) for a keyframe of a layer
+    /// (`None`: of every layer) for a cause, throttled: requests from all
+    /// subscribers within the throttle's interval go out together, once.
+    /// `ask: None` sends a deferred request if its time has come.
     pub fn request_keyframe(
         &mut self,
         now: Instant,
-        force_poll: bool,
-        layer: Option<Layer>,
+        ask: Option<(Option<Layer>, KeyframeCause)>,
     ) -> bool {
-        let go = if force_poll {
-            self.keyframes.poll(now)
-        } else {
-            self.keyframe_layers |= layer.map_or(ALL_LAYERS, |l| 1 << l.0);
-            self.keyframes.request(now)
+        let go = match ask {
+            None => self.keyframes.poll(now),
+            Some((layer, cause)) => {
+                self.keyframe_layers |= layer.map_or(ALL_LAYERS, |l| 1 << l.0);
+                self.keyframes.request(now, cause)
+            }
         };
         if !go {
             return false;

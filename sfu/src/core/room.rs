@@ -8,7 +8,7 @@ use str0m::media::{MediaKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState};
 
-use super::keyframe::{starts_keyframe, RecentPacket};
+use super::keyframe::{starts_keyframe, KeyframeCause, RecentPacket};
 use super::layers::{video_step, Choice, Layer, VideoStep};
 use super::participant::{Outbox, Participant, Source};
 use super::protection;
@@ -174,7 +174,7 @@ impl Room {
                         Some((e.publisher?, layer))
                     });
                     if let Some((publisher, layer)) = wanted {
-                        self.request_keyframe(now, publisher, layer, outbox);
+                        self.request_keyframe(now, publisher, layer, KeyframeCause::Repair, outbox);
                     }
                 }
                 Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
@@ -236,8 +236,9 @@ impl Room {
         Some(upstream.unwrap_or(0.0))
     }
 
-    /// Ask `publisher` for a keyframe of `layer` (`None`: every layer it
-    /// sends), and handle what follows.
+    /// Haven needs a keyframe of `layer` (`None`: every layer it sends)
+    /// from `publisher` (someone joined, its video resumed); handle what
+    /// follows.
     pub fn ask_keyframe(
         &mut self,
         now: Instant,
@@ -245,32 +246,33 @@ impl Room {
         layer: Option<Layer>,
         outbox: &mut Outbox,
     ) {
-        self.request_keyframe(now, publisher, layer, outbox);
+        self.request_keyframe(now, publisher, layer, KeyframeCause::Switch, outbox);
         self.run(now, outbox);
     }
 
     /// Ask `publisher` for a keyframe of `layer` (`None`: every layer),
-    /// throttled per publisher.
+    /// throttled per publisher by `cause`.
     pub fn request_keyframe(
         &mut self,
         now: Instant,
         publisher: ParticipantId,
         layer: Option<Layer>,
+        cause: KeyframeCause,
         outbox: &mut Outbox,
     ) {
-        self.send_keyframe_request(now, publisher, Some(layer), outbox);
+        self.send_keyframe_request(now, publisher, Some((layer, cause)), outbox);
     }
 
-    /// `layer: None` sends only a request the throttle had deferred.
+    /// `ask: None` sends only a request the throttle had deferred.
     fn send_keyframe_request(
         &mut self,
         now: Instant,
         publisher: ParticipantId,
-        layer: Option<Option<Layer>>,
+        ask: Option<(Option<Layer>, KeyframeCause)>,
         outbox: &mut Outbox,
     ) {
         if let Some(p) = self.participants.get_mut(&publisher) {
-            if p.request_keyframe(now, layer.is_none(), layer.flatten()) {
+            if p.request_keyframe(now, ask) {
                 tracing::trace!(room = %self.id, %publisher, "keyframe requested");
                 self.counters.keyframe_requests += 1;
                 p.drain(outbox, &mut self.pending);
@@ -468,7 +470,7 @@ impl Room {
             sub.drain(outbox, &mut self.pending);
         }
         if let Some(layer) = want_keyframe {
-            self.request_keyframe(now, from, Some(layer), outbox);
+            self.request_keyframe(now, from, Some(layer), KeyframeCause::Switch, outbox);
         }
     }
 

@@ -24,8 +24,12 @@ pub struct CoreConfig {
     /// about 1.3 s of 1 Mbps video: more than any round trip a group call
     /// survives. Payloads are shared between subscribers (reference counted).
     pub send_buffer_video: usize,
-    /// At most one keyframe request per publisher per this interval.
+    /// At most one keyframe request per publisher per this interval for
+    /// Haven's own needs (a new subscription, a layer switch).
     pub keyframe_min_interval: Duration,
+    /// At most one per this interval for subscribers' repairs (PLI/FIR
+    /// after loss), across all subscribers of a publisher.
+    pub keyframe_repair_interval: Duration,
     /// How often the active speaker is decided (about 4 per second).
     pub speaker_interval: Duration,
     /// How often str0m reports per-stream statistics (NACKs, loss) for the
@@ -48,6 +52,7 @@ impl Default for CoreConfig {
             send_buffer_audio: 16,
             send_buffer_video: 128,
             keyframe_min_interval: Duration::from_millis(300),
+            keyframe_repair_interval: Duration::from_secs(1),
             speaker_interval: Duration::from_millis(250),
             stats_interval: Some(Duration::from_secs(1)),
             audio_protection: true,

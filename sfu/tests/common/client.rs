@@ -74,6 +74,8 @@ pub struct Client {
     pub keyframe_interval: Duration,
     pub connected: bool,
     pub keyframe_requests_received: u64,
+    /// The incoming video streams (for asking them for keyframes).
+    video_ssrcs: Vec<str0m::rtp::Ssrc>,
     pub received: BTreeMap<u8, FromPublisher>,
     /// Whose packets arrived on each m-line (by the publisher tag in the
     /// payload): what the slot announcements must agree with.
@@ -152,6 +154,7 @@ impl Client {
             keyframe_interval: Duration::from_secs(3),
             connected: false,
             keyframe_requests_received: 0,
+            video_ssrcs: Vec::new(),
             received: BTreeMap::new(),
             owners_by_mid: BTreeMap::new(),
             remote_ufrag: None,
@@ -195,6 +198,21 @@ impl Client {
             return;
         };
         let _ = self.rtc.handle_input(Input::Receive(now, r));
+        self.drain(now, out);
+    }
+
+    /// Ask every video stream received for a keyframe (PLI), as a page
+    /// whose decoder keeps failing on a lossy link would.
+    pub fn ask_for_keyframes(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    ) {
+        for ssrc in self.video_ssrcs.clone() {
+            if let Some(rx) = self.rtc.direct_api().stream_rx(&ssrc) {
+                rx.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+            }
+        }
         self.drain(now, out);
     }
 
@@ -258,6 +276,9 @@ impl Client {
                 .entry(rx.mid().to_string())
                 .or_default()
                 .insert(owner);
+        }
+        if tag != 0xAA && !self.video_ssrcs.contains(&ssrc) {
+            self.video_ssrcs.push(ssrc);
         }
         let rec = self.received.entry(owner).or_default();
         if tag == 0xAA {

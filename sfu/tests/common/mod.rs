@@ -205,6 +205,14 @@ impl World {
         }
     }
 
+    /// Client `id` asks every video stream it receives for a keyframe.
+    pub fn ask_for_keyframes(&mut self, id: u8) {
+        let now = self.now;
+        let mut sends = Sends::new();
+        self.client_mut(id).ask_for_keyframes(now, &mut sends);
+        self.transmit(sends);
+    }
+
     pub fn run_for(&mut self, d: Duration) {
         let until = self.now + d;
         while self.now < until {
