@@ -13,7 +13,15 @@ const announce = announcer();
 let me = null;
 
 async function start() {
-  const r = await api('GET', '/api/me');
+  let r;
+  try {
+    r = await api('GET', '/api/me');
+  } catch {
+    // Haven could not be reached (restarting, a network blip): a blank
+    // page would stay blank, so ask again shortly.
+    setTimeout(start, 1000);
+    return;
+  }
   if (r.ok) {
     me = r.data.username;
     await showGroups();
