@@ -31,6 +31,12 @@ export function memberNetwork() {
   const dir = mkdtempSync(join(tmpdir(), 'haven-netns-'));
   try {
     run('ip', ['link', 'add', near, 'type', 'veth', 'peer', 'name', far, 'netns', ns]);
+    // No IPv6 on the pair: its link-local address would appear a moment
+    // after the link comes up (duplicate address detection), and Chromium
+    // aborts the page loads in flight on any address change
+    // (net::ERR_NETWORK_CHANGED), leaving a page whose scripts never ran.
+    run('sysctl', ['-qw', `net.ipv6.conf.${near}.disable_ipv6=1`]);
+    inNs('sysctl', '-qw', `net.ipv6.conf.${far}.disable_ipv6=1`);
     run('ip', ['addr', 'add', `${HAVEN_SIDE}/24`, 'dev', near]);
     run('ip', ['link', 'set', near, 'up']);
     inNs('ip', 'link', 'set', 'lo', 'up');

@@ -362,7 +362,7 @@ impl Room {
             if sub.id == from {
                 continue;
             }
-            let Some(idx) = self.table.slot_of(sub.id, from) else {
+            let Some((idx, entry)) = self.table.find(sub.id, from) else {
                 continue;
             };
             let Some(pt) = sub.payload_type_for(kind, codec) else {
@@ -373,9 +373,6 @@ impl Room {
                 None
             } else {
                 sub.audio_redundancy()
-            };
-            let Some(entry) = self.table.entry(sub.id, idx) else {
-                continue;
             };
             let slot = &mut sub.slots[idx];
             let mut switched = false;

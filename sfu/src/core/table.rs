@@ -63,6 +63,21 @@ impl ForwardingTable {
         self.rows.get(&subscriber)?.get(idx).copied()
     }
 
+    /// The slot of `subscriber` that carries `publisher`, and its entry
+    /// (one lookup: this is on the path of every forwarded packet).
+    pub fn find(
+        &self,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+    ) -> Option<(usize, Entry)> {
+        self.rows
+            .get(&subscriber)?
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.publisher == Some(publisher))
+            .map(|(i, e)| (i, *e))
+    }
+
     /// The slot of `subscriber` that carries `publisher`.
     pub fn slot_of(&self, subscriber: ParticipantId, publisher: ParticipantId) -> Option<usize> {
         self.rows
