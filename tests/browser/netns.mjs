@@ -35,8 +35,8 @@ export function memberNetwork() {
     // after the link comes up (duplicate address detection), and Chromium
     // aborts the page loads in flight on any address change
     // (net::ERR_NETWORK_CHANGED), leaving a page whose scripts never ran.
-    run('sysctl', ['-qw', `net.ipv6.conf.${near}.disable_ipv6=1`]);
-    inNs('sysctl', '-qw', `net.ipv6.conf.${far}.disable_ipv6=1`);
+    writeFileSync(`/proc/sys/net/ipv6/conf/${near}/disable_ipv6`, '1');
+    inNs('sh', '-c', `echo 1 > /proc/sys/net/ipv6/conf/${far}/disable_ipv6`);
     run('ip', ['addr', 'add', `${HAVEN_SIDE}/24`, 'dev', near]);
     run('ip', ['link', 'set', near, 'up']);
     inNs('ip', 'link', 'set', 'lo', 'up');
