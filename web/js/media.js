@@ -35,8 +35,18 @@ export function levelMeter(stream, meter) {
   source.connect(analyser);
   const data = new Uint8Array(analyser.fftSize);
   let running = true;
+  // A meter nobody sees (the session screen covers the join screen, the
+  // tab is hidden) costs nothing: its audio graph is suspended and it only
+  // looks, twice a second, whether it is back on screen.
   const tick = () => {
     if (!running) return;
+    const seen = meter.offsetParent !== null && document.visibilityState === 'visible';
+    if (!seen) {
+      if (ctx.state === 'running') ctx.suspend().catch(() => {});
+      setTimeout(tick, 500);
+      return;
+    }
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
     analyser.getByteTimeDomainData(data);
     let peak = 0;
     for (const v of data) peak = Math.max(peak, Math.abs(v - 128));
