@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 
 use super::keyframe::KeyframeCause;
@@ -77,7 +76,7 @@ impl Room {
                 .table
                 .occupied(sub.id)
                 .into_iter()
-                .filter(|(i, _)| sub.slots[*i].video_mid.is_some())
+                .filter(|(i, _)| sub.slot_mids(*i).1.is_some())
                 .collect();
             let large = occupied.len() <= LARGE_TILES_UP_TO;
             let tiles: Vec<(usize, Tile)> = occupied
@@ -116,7 +115,7 @@ impl Room {
                 _ => Redundancy::Off,
             });
             let audio_bps = plain_audio * (1 + sub.redundancy_cap().depth() as u64);
-            let changed = sub.governor.decide(now, estimate, audio_bps, &tiles);
+            let changed = sub.decide_layers(now, audio_bps, &tiles);
             for (idx, choice) in &changed {
                 tracing::debug!(room = %self.id, subscriber = %sub.id, slot = idx, ?choice, ?estimate, "layer choice");
                 let Some(entry) = self.table.entry(sub.id, *idx) else {
@@ -135,17 +134,13 @@ impl Room {
             // The table holds what the governor chose for every tile (a
             // tile whose video stopped starts afresh without a change).
             for (idx, _) in &tiles {
-                self.table.want(sub.id, *idx, sub.governor.choice(*idx));
+                self.table.want(sub.id, *idx, sub.layer_choice(*idx));
             }
             let plain_tiles: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
             let wanted = wanted_bps(audio_bps, &plain_tiles);
-            if let Some(desired) = sub.prober.desired(now, estimate, wanted) {
-                sub.rtc
-                    .bwe()
-                    .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
-            }
+            sub.probe_for(now, wanted);
             let now_choices: Vec<Choice> =
-                tiles.iter().map(|(i, _)| sub.governor.choice(*i)).collect();
+                tiles.iter().map(|(i, _)| sub.layer_choice(*i)).collect();
             // Only for tiles on screen: a hidden tile's pause is not news.
             let on_screen: Vec<Choice> = tiles
                 .iter()

@@ -128,11 +128,7 @@ impl SfuCore {
         );
         // The m-lines in offer order, as negotiated (our answer lists them all).
         for mid in answer::answer_mids(&answer) {
-            let media = participant
-                .rtc
-                .media(mid)
-                .map(|m| (m.kind(), m.direction()));
-            if let Some((kind, direction)) = media {
+            if let Some((kind, direction)) = participant.media_of(mid) {
                 participant.learn_media(mid, kind, direction);
             }
         }
@@ -229,11 +225,12 @@ impl SfuCore {
             self.next_speaker_tick = None;
         }
         self.room_of.remove(&id);
-        self.by_ufrag.remove(&gone.ufrag);
+        let (ufrag, addrs) = gone.into_routes();
+        self.by_ufrag.remove(&ufrag);
         self.outbox
             .queue
-            .push_back(Output::RouteRemoved(Route::Ufrag(gone.ufrag)));
-        for addr in gone.addrs {
+            .push_back(Output::RouteRemoved(Route::Ufrag(ufrag)));
+        for addr in addrs {
             if self.by_addr.get(&addr) == Some(&id) {
                 self.by_addr.remove(&addr);
                 self.outbox
@@ -373,10 +370,7 @@ impl SfuCore {
             return;
         };
         // str0m's error texts can quote addresses: count and log the fact only.
-        if p.rtc
-            .handle_input(str0m::Input::Receive(now, receive))
-            .is_err()
-        {
+        if p.handle_input(str0m::Input::Receive(now, receive)).is_err() {
             self.counters.rejected_by_peer += 1;
             tracing::debug!(participant = %id, "datagram refused");
         }
@@ -388,12 +382,12 @@ impl SfuCore {
             let due: Vec<ParticipantId> = room
                 .participants
                 .values()
-                .filter(|p| p.next_timeout <= now)
+                .filter(|p| p.next_timeout() <= now)
                 .map(|p| p.id)
                 .collect();
             for id in due {
                 let p = room.participants.get_mut(&id).expect("listed above");
-                if p.rtc.handle_input(str0m::Input::Timeout(now)).is_err() {
+                if p.handle_input(str0m::Input::Timeout(now)).is_err() {
                     tracing::debug!(participant = %id, "timeout handling failed");
                 }
                 room.process(now, id, &mut self.outbox);
@@ -452,8 +446,8 @@ impl SfuCore {
         };
         for room in self.rooms.values() {
             for p in room.participants.values() {
-                consider(p.next_timeout);
-                if let Some(t) = p.keyframes.due() {
+                consider(p.next_timeout());
+                if let Some(t) = p.keyframe_due() {
                     consider(t);
                 }
             }

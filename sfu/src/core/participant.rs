@@ -10,6 +10,11 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::{Event, Output as RtcOutput, Rtc};
 
+mod negotiated;
+mod send;
+
+pub use send::{SlotPacket, SlotSend};
+
 use super::keyframe::{KeyframeCause, KeyframeThrottle, RecentPacket, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::probing::Prober;
@@ -24,12 +29,12 @@ use crate::ids::{ParticipantId, PublishPermission, SlotIndex, TileView};
 /// at which layer is the room's forwarding table (`table.rs`).
 #[derive(Debug)]
 pub struct Slot {
-    pub audio_mid: Option<Mid>,
-    pub video_mid: Option<Mid>,
-    pub audio: SlotRewriter,
-    pub video: SlotRewriter,
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    audio: SlotRewriter,
+    video: SlotRewriter,
     /// Frames just sent on the audio m-line, repeated when it is protected.
-    pub red: RedHistory,
+    red: RedHistory,
 }
 
 /// Which published stream an incoming SSRC carries.
@@ -59,14 +64,14 @@ pub struct Outbox {
 /// One participant in one room.
 pub struct Participant {
     pub id: ParticipantId,
-    pub rtc: Rtc,
-    pub ufrag: String,
+    rtc: Rtc,
+    ufrag: String,
     publish: PublishPermission,
     /// Addresses verified for this participant (usually one).
-    pub addrs: Vec<SocketAddr>,
+    addrs: Vec<SocketAddr>,
     /// The m-lines on which the participant sends us its microphone and camera.
-    pub audio_in: Option<Mid>,
-    pub video_in: Option<Mid>,
+    audio_in: Option<Mid>,
+    video_in: Option<Mid>,
     /// Incoming SSRC → what it carries, learnt on first packet (a handful
     /// of entries).
     sources: Vec<(Ssrc, Source)>,
@@ -82,9 +87,9 @@ pub struct Participant {
     /// The downlink estimate (bit/s); none yet (see `allocation`).
     estimate: Option<u64>,
     /// Which layer each of its slots receives.
-    pub governor: LayerGovernor,
+    governor: LayerGovernor,
     /// What its estimator is told to look for.
-    pub prober: Prober,
+    prober: Prober,
     /// Whether it was last told it gets audio only.
     audio_only: bool,
     /// What its page shows of its slots, once it said.
@@ -103,11 +108,11 @@ pub struct Participant {
     protection: LossProtection,
     /// The deepest redundancy its link can carry (`allocation`).
     red_cap: Redundancy,
-    pub slots: Vec<Slot>,
+    slots: Vec<Slot>,
     /// Publishers this participant chose not to receive.
     unsubscribed: Vec<ParticipantId>,
-    pub keyframes: KeyframeThrottle,
-    pub next_timeout: Instant,
+    keyframes: KeyframeThrottle,
+    next_timeout: Instant,
     connected: bool,
     /// When the participant joined, until both first packets were sent to it.
     joined_at: Instant,
@@ -193,129 +198,6 @@ impl Participant {
         }
     }
 
-    /// Learn the m-lines of the offer, in order: the first audio and video the
-    /// participant sends are its microphone and camera; every line it only
-    /// receives on is a slot (the n-th audio and n-th video form slot n).
-    pub fn learn_media(&mut self, mid: Mid, kind: MediaKind, direction: Direction) {
-        let receives_from_us = direction == Direction::SendOnly;
-        let sends_to_us = direction.is_receiving();
-        match (kind, receives_from_us, sends_to_us) {
-            (MediaKind::Audio, false, true) if self.audio_in.is_none() => self.audio_in = Some(mid),
-            (MediaKind::Video, false, true) if self.video_in.is_none() => self.video_in = Some(mid),
-            (kind, true, _) => {
-                let idx = self
-                    .slots
-                    .iter()
-                    .position(|s| match kind {
-                        MediaKind::Audio => s.audio_mid.is_none(),
-                        MediaKind::Video => s.video_mid.is_none(),
-                    })
-                    .unwrap_or_else(|| {
-                        self.slots.push(Slot {
-                            audio_mid: None,
-                            video_mid: None,
-                            audio: SlotRewriter::new(false),
-                            video: SlotRewriter::new(true),
-                            red: RedHistory::default(),
-                        });
-                        self.slots.len() - 1
-                    });
-                match kind {
-                    MediaKind::Audio => self.slots[idx].audio_mid = Some(mid),
-                    MediaKind::Video => self.slots[idx].video_mid = Some(mid),
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// After negotiation: which payload types mean which codec, both ways.
-    pub fn learn_codecs(&mut self) {
-        let params: Vec<_> = self.rtc.codec_config().params().to_vec();
-        let key = |p: &str0m::format::PayloadParams| CodecKey {
-            codec: p.spec().codec,
-            packetization_mode: p.spec().format.packetization_mode,
-        };
-        let remote_pts = |rtc: &Rtc, mid: Option<Mid>| -> Vec<Pt> {
-            mid.and_then(|m| rtc.media(m))
-                .map(|m| m.remote_pts().to_vec())
-                .unwrap_or_default()
-        };
-        let mut incoming = remote_pts(&self.rtc, self.audio_in);
-        incoming.extend(remote_pts(&self.rtc, self.video_in));
-        self.codecs_in = params
-            .iter()
-            .filter(|p| incoming.contains(&p.pt()))
-            .map(|p| (p.pt(), key(p)))
-            .collect();
-        let first_audio_slot = self.slots.iter().find_map(|s| s.audio_mid);
-        let first_video_slot = self.slots.iter().find_map(|s| s.video_mid);
-        let out_audio = remote_pts(&self.rtc, first_audio_slot);
-        let out_video = remote_pts(&self.rtc, first_video_slot);
-        self.codecs_out_audio = params
-            .iter()
-            .filter(|p| out_audio.contains(&p.pt()))
-            .map(|p| (key(p), p.pt()))
-            .collect();
-        self.codecs_out_video = params
-            .iter()
-            .filter(|p| out_video.contains(&p.pt()))
-            .map(|p| (key(p), p.pt()))
-            .collect();
-        // RED is negotiated per session (folded on Opus), kept only when the
-        // participant offered it.
-        let red_of = |pts: &[Pt]| {
-            params
-                .iter()
-                .filter(|p| p.spec().codec == Codec::Opus && pts.contains(&p.pt()))
-                .find_map(|p| p.red())
-        };
-        self.red_in = red_of(&incoming);
-        if let Some(red) = self.red_in {
-            let opus = self.codecs_in.iter().find(|(_, c)| c.codec == Codec::Opus);
-            if let Some(&(_, opus)) = opus {
-                self.codecs_in.push((red, opus));
-            }
-        }
-        self.red_out = red_of(&out_audio);
-    }
-
-    /// Which of the participant's published streams an incoming SSRC is.
-    /// `None` for anything else (including a simulcast id Haven does not
-    /// know, which could not be told apart from the other layers).
-    pub fn source_of(&mut self, ssrc: Ssrc) -> Option<Source> {
-        if let Some((_, s)) = self.sources.iter().find(|(s, _)| *s == ssrc) {
-            return Some(*s);
-        }
-        let (mid, rid) = self
-            .rtc
-            .direct_api()
-            .stream_rx(&ssrc)
-            .map(|s| (s.mid(), s.rid()))?;
-        let kind = if Some(mid) == self.audio_in {
-            MediaKind::Audio
-        } else if Some(mid) == self.video_in {
-            MediaKind::Video
-        } else {
-            return None;
-        };
-        let layer = match (kind, rid) {
-            (MediaKind::Video, Some(rid)) => {
-                let layer = Layer::from_rid(&rid)?;
-                self.layer_rids[usize::from(layer.0)] = Some(rid);
-                Some(layer)
-            }
-            _ => None,
-        };
-        let source = Source { kind, layer };
-        // Bounded: a client that churns SSRCs cannot grow this without limit.
-        if self.sources.len() >= 8 {
-            self.sources.remove(0);
-        }
-        self.sources.push((ssrc, source));
-        Some(source)
-    }
-
     /// The first packet of a kind was just sent to this participant: how
     /// long it waited since joining (once per kind).
     pub fn first_packet(&mut self, video: bool, now: Instant) -> Option<std::time::Duration> {
@@ -334,6 +216,64 @@ impl Participant {
     /// Allow or stop what it publishes; returns what it was allowed before.
     pub fn set_permission(&mut self, permission: PublishPermission) -> PublishPermission {
         std::mem::replace(&mut self.publish, permission)
+    }
+
+    /// What the core must forget of it once it has left: its ICE username
+    /// fragment and the addresses it was reached at.
+    pub fn into_routes(self) -> (String, Vec<SocketAddr>) {
+        (self.ufrag, self.addrs)
+    }
+
+    /// Hand its connection a datagram or a timeout. str0m's error texts can
+    /// quote addresses, so only the fact is returned.
+    pub fn handle_input(&mut self, input: str0m::Input) -> Result<(), ()> {
+        self.rtc.handle_input(input).map_err(|_| ())
+    }
+
+    /// When its connection next needs a timeout.
+    pub fn next_timeout(&self) -> Instant {
+        self.next_timeout
+    }
+
+    /// When a keyframe request the throttle deferred will be due.
+    pub fn keyframe_due(&self) -> Option<Instant> {
+        self.keyframes.due()
+    }
+
+    /// Close its connection (it left or was removed).
+    pub fn close(&mut self) {
+        self.rtc.disconnect();
+    }
+
+    /// Decide its layers again (see `LayerGovernor::decide`); returns the
+    /// slots whose choice changed.
+    pub fn decide_layers(
+        &mut self,
+        now: Instant,
+        audio_bps: u64,
+        tiles: &[(usize, super::layers::Tile)],
+    ) -> Vec<(usize, super::layers::Choice)> {
+        self.governor.decide(now, self.estimate, audio_bps, tiles)
+    }
+
+    /// The layer choice of slot `idx` now.
+    pub fn layer_choice(&self, idx: usize) -> super::layers::Choice {
+        self.governor.choice(idx)
+    }
+
+    /// Tell its bandwidth estimator how much it should look for, when the
+    /// prober says so (what its tiles want, when the estimate is short).
+    pub fn probe_for(&mut self, now: Instant, wanted_bps: u64) {
+        if let Some(desired) = self.prober.desired(now, self.estimate, wanted_bps) {
+            self.rtc
+                .bwe()
+                .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+        }
+    }
+
+    /// The kind and direction of one of its negotiated m-lines.
+    pub fn media_of(&self, mid: Mid) -> Option<(MediaKind, Direction)> {
+        self.rtc.media(mid).map(|m| (m.kind(), m.direction()))
     }
 
     /// Whether media of `kind` from it may reach the room.
@@ -505,6 +445,18 @@ impl Participant {
         self.slots
             .iter()
             .position(|s| s.audio_mid == Some(mid) || s.video_mid == Some(mid))
+    }
+
+    /// How many receive slots it offered.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The audio and video m-lines of slot `idx`.
+    pub fn slot_mids(&self, idx: usize) -> (Option<Mid>, Option<Mid>) {
+        self.slots
+            .get(idx)
+            .map_or((None, None), |s| (s.audio_mid, s.video_mid))
     }
 
     /// Whether slot `idx` has both m-lines (the client offered enough).

@@ -5,14 +5,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use str0m::media::{MediaKind, Mid};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket};
 use str0m::{Event, IceConnectionState};
 
 use super::keyframe::{starts_keyframe, KeyframeCause, RecentPacket};
 use super::layers::{video_step, Choice, Layer, VideoStep};
-use super::participant::{Outbox, Participant, Source};
+use super::participant::{Outbox, Participant, SlotPacket, SlotSend, Source};
 use super::protection;
-use super::rewrite::Rewrite;
 use super::speaker::SpeakerDetector;
 use super::table::ForwardingTable;
 use super::{EstimateHistogram, Histogram, MediaEvent, Output};
@@ -112,7 +111,7 @@ impl Room {
     /// A participant joins: its connection, and an empty row of its slots.
     pub fn admit(&mut self, participant: Participant) {
         self.table
-            .add_subscriber(participant.id, participant.slots.len());
+            .add_subscriber(participant.id, participant.slot_count());
         self.participants.insert(participant.id, participant);
     }
 
@@ -128,7 +127,7 @@ impl Room {
         outbox: &mut Outbox,
     ) -> Option<Participant> {
         let mut gone = self.participants.remove(&id)?;
-        gone.rtc.disconnect();
+        gone.close();
         let mut last_words = Work::new();
         gone.drain(outbox, &mut last_words);
         self.counters.events_after_leaving += last_words.len() as u64;
@@ -285,7 +284,7 @@ impl Room {
         let due: Vec<ParticipantId> = self
             .participants
             .values()
-            .filter(|p| p.keyframes.due().is_some_and(|t| t <= now))
+            .filter(|p| p.keyframe_due().is_some_and(|t| t <= now))
             .map(|p| p.id)
             .collect();
         for id in due {
@@ -374,14 +373,13 @@ impl Room {
             } else {
                 sub.audio_redundancy()
             };
-            let slot = &mut sub.slots[idx];
             let mut switched = false;
             if is_video {
                 match video_step(entry.forwarding, entry.target, layer, keyframe) {
                     VideoStep::Skip => continue,
                     VideoStep::Forward => {}
                     VideoStep::Switch => {
-                        slot.video.restart();
+                        sub.restart_stream(idx, MediaKind::Video);
                         self.table.switched(sub.id, idx, layer);
                         switched = true;
                         self.counters.layer_switches += 1;
@@ -392,69 +390,37 @@ impl Room {
                     }
                 }
             }
-            let (mid, rewriter) = if is_video {
-                (slot.video_mid, &mut slot.video)
-            } else {
-                (slot.audio_mid, &mut slot.audio)
+            let packet = SlotPacket {
+                kind,
+                pt,
+                red,
+                seq: *pkt.seq_no,
+                ts: pkt.header.timestamp,
+                at: pkt.timestamp,
+                marker: pkt.header.marker,
+                keyframe,
+                payload: &pkt.payload,
+                ext_vals: &ext_vals,
             };
-            let Some(mid) = mid else { continue };
-            let (seq_no, time) = match rewriter.rewrite(*pkt.seq_no, pkt.header.timestamp, keyframe)
-            {
-                Rewrite::Forward { seq_no, time } => (seq_no, time),
-                Rewrite::AwaitingKeyframe => {
+            // The rest of the keyframe that overtook its first packet.
+            let early = if switched { early.as_slice() } else { &[] };
+            match sub.send_on_slot(idx, &packet, early) {
+                SlotSend::Sent { packets, protected } => {
+                    self.counters.packets_forwarded += packets;
+                    if protected {
+                        self.counters.audio_packets_protected += 1;
+                    }
+                    let by_layer = &mut self.counters.video_forwarded_by_layer;
+                    if let Some(n) = by_layer.get_mut(usize::from(layer.0)).filter(|_| is_video) {
+                        *n += packets;
+                    }
+                }
+                SlotSend::AwaitingKeyframe => {
                     self.counters.dropped_awaiting_keyframe += 1;
                     want_keyframe = Some(layer);
                     continue;
                 }
-                Rewrite::Stale => continue,
-            };
-            let (pt, payload) = match red {
-                Some((red, level)) => {
-                    self.counters.audio_packets_protected += 1;
-                    (
-                        red,
-                        slot.red.wrap(level.depth(), pt, time, &pkt.payload).into(),
-                    )
-                }
-                None => (pt, pkt.payload.clone()),
-            };
-            let mut api = sub.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-                continue;
-            };
-            tx.write_rtp(
-                RtpWrite::new(pt, seq_no, time, pkt.timestamp, payload)
-                    .marker(pkt.header.marker)
-                    .ext_vals(ext_vals.clone())
-                    .nackable(is_video),
-            );
-            self.counters.packets_forwarded += 1;
-            let by_layer = &mut self.counters.video_forwarded_by_layer;
-            if let Some(n) = by_layer.get_mut(usize::from(layer.0)).filter(|_| is_video) {
-                *n += 1;
-            }
-            // The rest of the keyframe that overtook its first packet.
-            if switched {
-                for e in &early {
-                    if let Rewrite::Forward { seq_no, time } =
-                        slot.video.rewrite(e.seq, e.ts, false)
-                    {
-                        tx.write_rtp(
-                            RtpWrite::new(pt, seq_no, time, e.at, e.payload.clone())
-                                .marker(e.marker)
-                                .ext_vals(ext_vals.clone())
-                                .nackable(true),
-                        );
-                        self.counters.packets_forwarded += 1;
-                        if let Some(n) = self
-                            .counters
-                            .video_forwarded_by_layer
-                            .get_mut(usize::from(layer.0))
-                        {
-                            *n += 1;
-                        }
-                    }
-                }
+                SlotSend::Dropped => continue,
             }
             if let Some(waited) = sub.first_packet(is_video, now) {
                 let h = if is_video {
@@ -543,12 +509,13 @@ fn say_occupied(
 ) -> MediaEvent {
     let slot = sub.restart_slot(idx);
     let mid = |m: Option<str0m::media::Mid>| m.map(|m| m.to_string()).unwrap_or_default();
+    let (audio_mid, video_mid) = sub.slot_mids(idx);
     MediaEvent::SlotAssigned {
         room,
         subscriber: sub.id,
         slot,
-        audio_mid: mid(sub.slots[idx].audio_mid),
-        video_mid: mid(sub.slots[idx].video_mid),
+        audio_mid: mid(audio_mid),
+        video_mid: mid(video_mid),
         publisher,
     }
 }
