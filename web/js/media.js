@@ -81,7 +81,7 @@ function preferCodecs(transceiver) {
 // the full size for a few large tiles or the speaker. Browsers without
 // simulcast send one stream.
 const SIMULCAST = [
-  { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 200_000 },
+  { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 150_000 },
   { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 700_000 },
 ];
 
