@@ -35,27 +35,26 @@ pub fn spawn(listener: std::net::TcpListener, media: MediaServer, live: Arc<Live
     });
 }
 
-/// One metric family (counter or gauge) with its samples: each a label
-/// written `name="value"` (or none) and a value.
+/// A label (name, value), if the sample has one.
+type Label<'a> = Option<(&'a str, &'a str)>;
+
+/// One metric family (counter or gauge) with its samples: each a label (or
+/// none) and a value.
 fn metric(
     out: &mut Vec<MetricFamily>,
     name: &str,
-    kind: &str,
+    kind: MetricType,
     help: &str,
-    samples: &[(&str, u64)],
+    samples: &[(Label, u64)],
 ) {
     let mut family = MetricFamily::default();
     family.set_name(name.to_owned());
     family.set_help(help.to_owned());
-    family.set_field_type(if kind == "gauge" {
-        MetricType::GAUGE
-    } else {
-        MetricType::COUNTER
-    });
-    for (labels, value) in samples {
+    family.set_field_type(kind);
+    for (label, value) in samples {
         let mut m = Metric::default();
-        m.set_label(label_pairs(labels));
-        if kind == "gauge" {
+        m.set_label(label_pairs(*label));
+        if kind == MetricType::GAUGE {
             let mut g = proto::Gauge::default();
             g.set_value(*value as f64);
             m.set_gauge(g);
@@ -69,23 +68,23 @@ fn metric(
     out.push(family);
 }
 
-/// `name="value"` as a label pair (none for an empty string).
-fn label_pairs(labels: &str) -> Vec<LabelPair> {
-    labels
-        .split_once('=')
+/// The label as Prometheus's label pairs (none or one).
+fn label_pairs(label: Label) -> Vec<LabelPair> {
+    label
         .map(|(name, value)| {
             let mut pair = LabelPair::default();
             pair.set_name(name.to_owned());
-            pair.set_value(value.trim_matches('"').to_owned());
-            vec![pair]
+            pair.set_value(value.to_owned());
+            pair
         })
-        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// One series of a histogram: its label, bucket counts (not cumulative; the
 /// last above every bound) and the sum of observations.
 struct Series<'a> {
-    label: &'a str,
+    label: Label<'a>,
     counts: &'a [u64],
     sum: f64,
 }
@@ -132,140 +131,146 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     metric(
         &mut out,
         "haven_sessions_open",
-        "gauge",
+        MetricType::GAUGE,
         "Group sessions open.",
-        &[("", live.open_sessions() as u64)],
+        &[(None, live.open_sessions() as u64)],
     );
     metric(
         &mut out,
         "haven_rooms",
-        "gauge",
+        MetricType::GAUGE,
         "Rooms in the media plane.",
-        &[("", f.rooms as u64)],
+        &[(None, f.rooms as u64)],
     );
     metric(
         &mut out,
         "haven_participants",
-        "gauge",
+        MetricType::GAUGE,
         "Participants connected to the media plane.",
-        &[("", f.participants as u64)],
+        &[(None, f.participants as u64)],
     );
     metric(
         &mut out,
         "haven_waiting_members",
-        "gauge",
+        MetricType::GAUGE,
         "Members in waiting rooms.",
-        &[("", live.metrics.waiting() as u64)],
+        &[(None, live.metrics.waiting() as u64)],
     );
     metric(
         &mut out,
         "haven_datagrams_total",
-        "counter",
+        MetricType::COUNTER,
         "UDP datagrams on the media port.",
         &[
-            ("direction=\"in\"", c.datagrams_in),
-            ("direction=\"out\"", c.datagrams_out),
+            (Some(("direction", "in")), c.datagrams_in),
+            (Some(("direction", "out")), c.datagrams_out),
         ],
     );
     metric(
         &mut out,
         "haven_bytes_total",
-        "counter",
+        MetricType::COUNTER,
         "Bytes on the media port.",
         &[
-            ("direction=\"in\"", c.bytes_in),
-            ("direction=\"out\"", c.bytes_out),
+            (Some(("direction", "in")), c.bytes_in),
+            (Some(("direction", "out")), c.bytes_out),
         ],
     );
     metric(
         &mut out,
         "haven_rtp_packets_received_total",
-        "counter",
+        MetricType::COUNTER,
         "RTP packets received from publishers.",
-        &[("", c.forward.packets_in)],
+        &[(None, c.forward.packets_in)],
     );
     metric(
         &mut out,
         "haven_rtp_packets_forwarded_total",
-        "counter",
+        MetricType::COUNTER,
         "RTP packets forwarded to subscribers (rate() gives forwarded pps).",
-        &[("", c.forward.packets_forwarded)],
+        &[(None, c.forward.packets_forwarded)],
     );
     let by_layer = c.forward.video_forwarded_by_layer;
     metric(
         &mut out,
         "haven_video_packets_forwarded_total",
-        "counter",
+        MetricType::COUNTER,
         "Video packets forwarded to subscribers, by simulcast layer.",
         &[
-            ("layer=\"low\"", by_layer[0]),
-            ("layer=\"mid\"", by_layer[1]),
-            ("layer=\"high\"", by_layer[2]),
+            (Some(("layer", "low")), by_layer[0]),
+            (Some(("layer", "mid")), by_layer[1]),
+            (Some(("layer", "high")), by_layer[2]),
         ],
     );
     metric(
         &mut out,
         "haven_layer_switches_total",
-        "counter",
+        MetricType::COUNTER,
         "Times a subscriber's tile moved to another video layer (on a keyframe).",
-        &[("", c.forward.layer_switches)],
+        &[(None, c.forward.layer_switches)],
     );
     metric(
         &mut out,
         "haven_video_paused_subscribers",
-        "gauge",
+        MetricType::GAUGE,
         "Members receiving audio only for now: their connection cannot carry video.",
-        &[("", f.video_paused as u64)],
+        &[(None, f.video_paused as u64)],
     );
     metric(
         &mut out,
         "haven_audio_packets_protected_total",
-        "counter",
+        MetricType::COUNTER,
         "Audio packets sent with redundancy (RED) to members on lossy links.",
-        &[("", c.forward.audio_packets_protected)],
+        &[(None, c.forward.audio_packets_protected)],
     );
     metric(
         &mut out,
         "haven_packets_dropped_total",
-        "counter",
+        MetricType::COUNTER,
         "Packets dropped, by reason.",
         &[
-            ("reason=\"not_permitted\"", c.forward.dropped_not_permitted),
             (
-                "reason=\"awaiting_keyframe\"",
+                Some(("reason", "not_permitted")),
+                c.forward.dropped_not_permitted,
+            ),
+            (
+                Some(("reason", "awaiting_keyframe")),
                 c.forward.dropped_awaiting_keyframe,
             ),
-            ("reason=\"malformed_red\"", c.forward.dropped_malformed_red),
-            ("reason=\"unrouted\"", c.dropped_unrouted),
-            ("reason=\"rejected\"", c.rejected_by_peer),
+            (
+                Some(("reason", "malformed_red")),
+                c.forward.dropped_malformed_red,
+            ),
+            (Some(("reason", "unrouted")), c.dropped_unrouted),
+            (Some(("reason", "rejected")), c.rejected_by_peer),
         ],
     );
     metric(
         &mut out,
         "haven_nacks_total",
-        "counter",
+        MetricType::COUNTER,
         "NACKs: sent to publishers, received from subscribers.",
         &[
-            ("direction=\"sent\"", c.nacks_sent),
-            ("direction=\"received\"", c.nacks_received),
+            (Some(("direction", "sent")), c.nacks_sent),
+            (Some(("direction", "received")), c.nacks_received),
         ],
     );
     metric(
         &mut out,
         "haven_keyframe_requests_total",
-        "counter",
+        MetricType::COUNTER,
         "Keyframe requests (PLI) sent to publishers.",
-        &[("", c.forward.keyframe_requests)],
+        &[(None, c.forward.keyframe_requests)],
     );
     metric(
         &mut out,
         "haven_ingress_loss_ppm",
-        "gauge",
+        MetricType::GAUGE,
         "Mean loss on incoming streams, parts per million.",
-        &[("", c.ingress_loss_ppm)],
+        &[(None, c.ingress_loss_ppm)],
     );
     let join_bounds: Vec<f64> = JOIN_BUCKETS_MS.iter().map(|b| *b as f64 / 1000.0).collect();
-    fn join<'a>(label: &'a str, h: &'a Histogram) -> Series<'a> {
+    fn join<'a>(label: Label<'a>, h: &'a Histogram) -> Series<'a> {
         Series {
             label,
             counts: &h.counts,
@@ -278,8 +283,8 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "From the SFU receiving an offer to the first packet sent to the newcomer.",
         &join_bounds,
         &[
-            join("media=\"audio\"", &c.forward.join_first_audio),
-            join("media=\"video\"", &c.forward.join_first_video),
+            join(Some(("media", "audio")), &c.forward.join_first_audio),
+            join(Some(("media", "video")), &c.forward.join_first_video),
         ],
     );
     let estimates = &c.forward.downlink_estimates;
@@ -290,7 +295,7 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
         "Members' downlink estimates (kbit/s) as the congestion controller reports them.",
         &estimate_bounds,
         &[Series {
-            label: "",
+            label: None,
             counts: &estimates.counts,
             sum: estimates.sum_kbps as f64,
         }],
@@ -319,7 +324,7 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     String::from_utf8(text).unwrap_or_default()
 }
 
-/// A counter with one fixed-word label (`label="value"`) per sample.
+/// A counter with one fixed-word label per sample.
 fn counters_by<'a>(
     out: &mut Vec<MetricFamily>,
     name: &str,
@@ -327,9 +332,6 @@ fn counters_by<'a>(
     label: &str,
     values: impl Iterator<Item = (&'a str, u64)>,
 ) {
-    let labelled: Vec<(String, u64)> = values
-        .map(|(v, n)| (format!("{label}=\"{v}\""), n))
-        .collect();
-    let samples: Vec<(&str, u64)> = labelled.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    metric(out, name, "counter", help, &samples);
+    let samples: Vec<(Label, u64)> = values.map(|(v, n)| (Some((label, v)), n)).collect();
+    metric(out, name, MetricType::COUNTER, help, &samples);
 }

@@ -66,6 +66,23 @@ async function cpuOver(seconds) {
   return used;
 }
 
+/** Frames per second over the window. */
+const fps = (frames) => Number((frames / WINDOW_S).toFixed(1));
+
+/**
+ * After the warm-up: the browser's CPU over the window, and what each page
+ * decoded (`decodedOf(before, after, name)` from two readings of `statsOf`).
+ */
+async function measure(pages, statsOf, decodedOf) {
+  await sleep(WARMUP_S * 1000);
+  const before = {};
+  for (const n of NAMES) before[n] = await statsOf(pages[n]);
+  const cpu = await cpuOver(WINDOW_S);
+  const decoded = {};
+  for (const n of NAMES) decoded[n] = decodedOf(before[n], await statsOf(pages[n]), n);
+  return { cpu, decoded };
+}
+
 async function havenRun() {
   const haven = await startHaven();
   const browser = await launch();
@@ -81,19 +98,12 @@ async function havenRun() {
     for (const n of NAMES) {
       await eventually(`${n} decodes everyone`, () => receivesFrom(pages[n], NAMES.filter((o) => o !== n), { decodedAudio: true }), 60000);
     }
-    await sleep(WARMUP_S * 1000);
-    const before = {};
-    for (const n of NAMES) before[n] = await stats(pages[n]);
-    const cpu = await cpuOver(WINDOW_S);
-    const decoded = {};
-    for (const n of NAMES) {
-      const after = await stats(pages[n]);
-      decoded[n] = Object.fromEntries(NAMES.filter((o) => o !== n).map((o) => [o, {
-        fps: Number(((after[o].framesDecoded - before[n][o].framesDecoded) / WINDOW_S).toFixed(1)),
+    return await measure(pages, stats, (before, after, n) => Object.fromEntries(
+      NAMES.filter((o) => o !== n).map((o) => [o, {
+        fps: fps(after[o].framesDecoded - before[o].framesDecoded),
         width: after[o].frameWidth,
-      }]));
-    }
-    return { cpu, decoded };
+      }]),
+    ));
   } finally {
     await browser.close();
     haven.stop();
@@ -141,16 +151,10 @@ async function janusRun() {
         return b.feeds === 3 && b.framesDecoded > a.framesDecoded && b.samples > a.samples;
       }, 60000);
     }
-    await sleep(WARMUP_S * 1000);
-    const before = {};
-    for (const n of NAMES) before[n] = await statsOf(pages[n]);
-    const cpu = await cpuOver(WINDOW_S);
-    const decoded = {};
-    for (const n of NAMES) {
-      const after = await statsOf(pages[n]);
-      decoded[n] = { fps: Number(((after.framesDecoded - before[n].framesDecoded) / WINDOW_S / 3).toFixed(1)), widths: after.widths };
-    }
-    return { cpu, decoded };
+    return await measure(pages, statsOf, (before, after) => ({
+      fps: fps((after.framesDecoded - before.framesDecoded) / 3),
+      widths: after.widths,
+    }));
   } finally {
     await browser.close();
     server.close();

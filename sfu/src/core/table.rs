@@ -80,10 +80,7 @@ impl ForwardingTable {
 
     /// The slot of `subscriber` that carries `publisher`.
     pub fn slot_of(&self, subscriber: ParticipantId, publisher: ParticipantId) -> Option<usize> {
-        self.rows
-            .get(&subscriber)?
-            .iter()
-            .position(|e| e.publisher == Some(publisher))
+        self.find(subscriber, publisher).map(|(idx, _)| idx)
     }
 
     /// Every (subscriber, slot) that carries `publisher`.

@@ -230,20 +230,29 @@ impl EstimateHistogram {
     /// Record one estimate.
     pub fn observe(&mut self, bps: u64) {
         let kbps = bps / 1000;
-        let bucket = ESTIMATE_BUCKETS_KBPS
-            .iter()
-            .position(|b| kbps <= *b)
-            .unwrap_or(ESTIMATE_BUCKETS_KBPS.len());
-        self.counts[bucket] += 1;
+        self.counts[bucket_of(&ESTIMATE_BUCKETS_KBPS, kbps)] += 1;
         self.sum_kbps += kbps;
     }
 
     /// Add another histogram's observations.
     pub fn merge(&mut self, other: &EstimateHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            *a += b;
-        }
+        add_counts(&mut self.counts, &other.counts);
         self.sum_kbps += other.sum_kbps;
+    }
+}
+
+/// The bucket of `value` among the upper `bounds` (one past them: above all).
+fn bucket_of(bounds: &[u64], value: u64) -> usize {
+    bounds
+        .iter()
+        .position(|b| value <= *b)
+        .unwrap_or(bounds.len())
+}
+
+/// Add one histogram's bucket counts to another's.
+fn add_counts(mine: &mut [u64], theirs: &[u64]) {
+    for (a, b) in mine.iter_mut().zip(theirs) {
+        *a += b;
     }
 }
 
@@ -262,20 +271,13 @@ pub struct Histogram {
 impl Histogram {
     /// Record one duration.
     pub fn observe(&mut self, d: Duration) {
-        let ms = d.as_millis() as u64;
-        let bucket = JOIN_BUCKETS_MS
-            .iter()
-            .position(|b| ms <= *b)
-            .unwrap_or(JOIN_BUCKETS_MS.len());
-        self.counts[bucket] += 1;
+        self.counts[bucket_of(&JOIN_BUCKETS_MS, d.as_millis() as u64)] += 1;
         self.sum_micros += d.as_micros() as u64;
     }
 
     /// Add another histogram's observations.
     pub fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts) {
-            *a += b;
-        }
+        add_counts(&mut self.counts, &other.counts);
         self.sum_micros += other.sum_micros;
     }
 
