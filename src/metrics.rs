@@ -211,6 +211,13 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     );
     metric(
         &mut out,
+        "haven_sent_layer_changes_total",
+        MetricType::COUNTER,
+        "Times a camera was told to stop encoding layers nobody receives, or to start again.",
+        &[(None, c.forward.sent_layer_changes)],
+    );
+    metric(
+        &mut out,
         "haven_video_paused_subscribers",
         MetricType::GAUGE,
         "Members receiving audio only for now: their connection cannot carry video.",

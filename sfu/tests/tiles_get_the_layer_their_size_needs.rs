@@ -7,55 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Conditions, World, ROOM};
+use common::{Conditions, World};
 use haven_sfu::core::MediaEvent;
-use haven_sfu::{SlotIndex, TileView};
 
 const LOW: u8 = 0;
 const MID: u8 = 1;
 const HIGH: u8 = 2;
-
-/// The slot of `sub` that carries `publisher`.
-fn slot_of(w: &World, sub: u8, publisher: u8) -> SlotIndex {
-    w.events
-        .iter()
-        .rev()
-        .find_map(|(_, e)| match e {
-            MediaEvent::SlotAssigned {
-                subscriber,
-                slot,
-                publisher: Some(p),
-                ..
-            } if *subscriber == World::pid(sub) && *p == World::pid(publisher) => Some(*slot),
-            _ => None,
-        })
-        .expect("slot assigned")
-}
-
-/// Video packets per layer `sub` received from `publisher` over the next `d`.
-fn received_during(w: &mut World, d: Duration, sub: u8, publisher: u8) -> BTreeMap<u8, u64> {
-    let before = w.client(sub).from(publisher).video_layers.clone();
-    w.run_for(d);
-    w.client(sub)
-        .from(publisher)
-        .video_layers
-        .iter()
-        .map(|(l, n)| (*l, n - before.get(l).copied().unwrap_or(0)))
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
-fn show(w: &mut World, sub: u8, tiles: &[(u8, u16)]) {
-    let visible = tiles
-        .iter()
-        .map(|(publisher, width)| (slot_of(w, sub, *publisher), *width))
-        .collect();
-    let now = w.now;
-    w.sfu
-        .set_view(now, ROOM, World::pid(sub), TileView { visible })
-        .expect("known subscriber");
-    w.drain_sfu();
-}
 
 #[test]
 fn each_tile_gets_the_layer_its_size_needs_and_hidden_tiles_none() {
@@ -65,20 +22,20 @@ fn each_tile_gets_the_layer_its_size_needs_and_hidden_tiles_none() {
     }
     w.run_for(Duration::from_secs(2));
     // A phone: 2's tile small, 3's larger, 4's off screen.
-    show(&mut w, 1, &[(2, 300), (3, 700)]);
+    w.show(1, &[(2, 300), (3, 700)]);
     // Downgrades are at once; each switch waits for a keyframe.
     w.run_for(Duration::from_secs(2));
     let layers = |m: &BTreeMap<u8, u64>| m.keys().copied().collect::<Vec<_>>();
     assert_eq!(
-        layers(&received_during(&mut w, Duration::from_secs(1), 1, 2)),
+        layers(&w.received_during(Duration::from_secs(1), 1, 2)),
         vec![LOW]
     );
     assert_eq!(
-        layers(&received_during(&mut w, Duration::from_secs(1), 1, 3)),
+        layers(&w.received_during(Duration::from_secs(1), 1, 3)),
         vec![MID]
     );
     assert_eq!(
-        received_during(&mut w, Duration::from_secs(1), 1, 4),
+        w.received_during(Duration::from_secs(1), 1, 4),
         BTreeMap::new(),
         "no video for a tile off screen"
     );
@@ -91,12 +48,7 @@ fn each_tile_gets_the_layer_its_size_needs_and_hidden_tiles_none() {
     // The others still get everyone in full.
     for (sub, publisher) in [(2, 4), (3, 4), (2, 1)] {
         assert_eq!(
-            layers(&received_during(
-                &mut w,
-                Duration::from_secs(1),
-                sub,
-                publisher
-            )),
+            layers(&w.received_during(Duration::from_secs(1), sub, publisher)),
             vec![HIGH]
         );
     }
@@ -119,7 +71,7 @@ fn each_tile_gets_the_layer_its_size_needs_and_hidden_tiles_none() {
 
     // 4's tile comes on screen: its video is there within half a second,
     // starting on a keyframe.
-    show(&mut w, 1, &[(2, 300), (3, 700), (4, 300)]);
-    let back = received_during(&mut w, Duration::from_millis(500), 1, 4);
+    w.show(1, &[(2, 300), (3, 700), (4, 300)]);
+    let back = w.received_during(Duration::from_millis(500), 1, 4);
     assert_eq!(layers(&back), vec![LOW], "video back at once: {back:?}");
 }

@@ -476,6 +476,12 @@ pub enum ServerMsg {
         /// Paused (true) or back (false).
         paused: bool,
     },
+    /// Which of this page's camera layers anyone receives: it encodes only
+    /// those (smallest first: `q`, `h`, `f`). Sent to the publisher only.
+    SendLayers {
+        /// Per layer: encode it or not.
+        active: [bool; 3],
+    },
     /// Make a new media key and wrap it for each listener, answering with
     /// `keys` (the key holder only).
     RotateKey {

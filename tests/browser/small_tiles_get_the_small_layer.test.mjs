@@ -1,7 +1,9 @@
 // Each page says which tiles it shows and how large; the SFU sends every
 // tile the layer it can show. On a phone the tiles are small and get the
 // small layer (320 pixels wide), on a laptop in a small group the large one
-// (640), from the same publishers at the same time.
+// (640), from the same publishers at the same time. A layer nobody
+// receives is not encoded: nobody shows the phone's camera small, so the
+// phone stops encoding its small layer, while the others keep theirs.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -35,6 +37,23 @@ test('small tiles on a phone get the small layer, a laptop the large one', { tim
     // And the tile sizes the phone reported explain it.
     const tileWidth = await kim.locator(tid('tile')).first().evaluate((e) => e.getBoundingClientRect().width);
     assert.ok(tileWidth <= 400, `the phone's tiles are ${tileWidth} px wide`);
+
+    // Nobody shows Kim small: Kim's page stops encoding its small layer
+    // (no frame sent in two seconds); Sam's small layer, on Kim's phone,
+    // goes on.
+    const sent = (page) => page.evaluate(() => window.havenSentVideoLayers());
+    const stopped = await eventually("the phone's small layer stops", async () => {
+      const a = await sent(kim);
+      await new Promise((r) => setTimeout(r, 2000));
+      const b = await sent(kim);
+      return a.q && a.q.active === false && b.q.framesSent === a.q.framesSent
+        && b.h.framesSent > a.h.framesSent + 10 && { before: a, after: b };
+    }, 30000);
+    const a = await sent(sam);
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = await sent(sam);
+    assert.ok(b.q.active && b.q.framesSent > a.q.framesSent + 10, `Sam's small layer goes on: ${JSON.stringify([a, b])}`);
+    console.log(`the phone's own layers: ${JSON.stringify(stopped)}`);
   } finally {
     await browser.close();
     haven.stop();

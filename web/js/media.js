@@ -84,6 +84,8 @@ const SIMULCAST = [
   { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 150_000 },
   { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 700_000 },
 ];
+// The SFU names layers smallest first (`send_layers`).
+const LAYER_OF_RID = { q: 0, h: 1, f: 2 };
 
 export class MediaLink {
   /**
@@ -172,6 +174,26 @@ export class MediaLink {
   }
 
   /** Per simulcast layer this page publishes: frames sent and width (for tests). */
+  /**
+   * Encode only the camera layers somebody receives (`active[i]` for layer
+   * i, smallest first): an encoder nobody needs costs this page CPU. Calls
+   * run one after another (each needs the parameters the last one set).
+   */
+  sendLayers(active) {
+    const sender = this.videoSender;
+    this.layerChange = (this.layerChange || Promise.resolve()).then(async () => {
+      if (!sender || sender !== this.videoSender) return;
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length < 2) return;
+      let changed = false;
+      for (const e of params.encodings) {
+        const on = active[LAYER_OF_RID[e.rid]] !== false;
+        if (e.active !== on) { e.active = on; changed = true; }
+      }
+      if (changed) await sender.setParameters(params);
+    }).catch(() => { /* the next message sets them again */ });
+  }
+
   async sentVideoLayers() {
     const out = {};
     if (!this.pc) return out;
@@ -180,6 +202,9 @@ export class MediaLink {
         out[s.rid || 'single'] = { framesSent: s.framesSent || 0, frameWidth: s.frameWidth || 0 };
       }
     });
+    for (const e of this.videoSender ? this.videoSender.getParameters().encodings || [] : []) {
+      if (out[e.rid || 'single']) out[e.rid || 'single'].active = e.active !== false;
+    }
     return out;
   }
 

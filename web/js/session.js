@@ -225,6 +225,7 @@ export class Session {
       case 'video_paused':
         this.ui.videoPaused.hidden = !msg.paused;
         return true;
+      case 'send_layers': this.link.sendLayers(msg.active); return true;
       case 'chat': this.showChat(msg); return true;
       case 'chat_policy':
         this.chatEnabled = msg.enabled;

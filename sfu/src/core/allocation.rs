@@ -167,6 +167,25 @@ impl Room {
         for (publisher, layer) in requests {
             self.request_keyframe(now, publisher, Some(layer), KeyframeCause::Switch, outbox);
         }
+        self.decide_sent_layers(now, outbox);
         self.run(now, outbox);
+    }
+
+    /// Tell each publisher which of its layers anyone receives (`dynacast`).
+    fn decide_sent_layers(&mut self, now: Instant, outbox: &mut Outbox) {
+        for publisher in self.participants.values_mut() {
+            let kept = self.table.kept_layers(publisher.id);
+            if let Some(active) = publisher.decide_sent_layers(now, kept) {
+                tracing::debug!(room = %self.id, publisher = %publisher.id, ?active, "layers sent");
+                self.counters.sent_layer_changes += 1;
+                outbox
+                    .queue
+                    .push_back(Output::Event(MediaEvent::SendLayers {
+                        room: self.id,
+                        publisher: publisher.id,
+                        active,
+                    }));
+            }
+        }
     }
 }

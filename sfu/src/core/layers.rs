@@ -38,7 +38,7 @@ impl Layer {
         }
     }
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         usize::from(self.0).min(LAYERS - 1)
     }
 }

@@ -13,6 +13,7 @@
 mod allocation;
 mod answer;
 mod demux;
+mod dynacast;
 mod error;
 pub mod keyframe;
 mod layers;

@@ -15,6 +15,7 @@ mod send;
 
 pub use send::{SlotPacket, SlotSend};
 
+use super::dynacast::SentLayers;
 use super::keyframe::{KeyframeCause, KeyframeThrottle, RecentPacket, Stragglers};
 use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
 use super::probing::Prober;
@@ -79,6 +80,8 @@ pub struct Participant {
     layer_rids: [Option<Rid>; LAYERS],
     /// Measured bitrate of each published video layer.
     rates: LayerRates,
+    /// Which of its layers Haven asked it to send (`dynacast`).
+    sent: SentLayers,
     /// Its latest video packets, for slots that start on a keyframe.
     stragglers: Stragglers,
     /// Layers a keyframe was asked for since the last request went out
@@ -141,6 +144,7 @@ impl Participant {
             sources: Vec::new(),
             layer_rids: [None; LAYERS],
             rates: LayerRates::default(),
+            sent: SentLayers::default(),
             stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
@@ -310,13 +314,27 @@ impl Participant {
         self.stragglers.note(packet, keyframe)
     }
 
-    /// Measured bitrate of each of its video layers (none while stopped).
+    /// Bitrate of each of its video layers (none while stopped): measured,
+    /// or as before for a layer Haven paused (it can be asked back).
     pub fn video_rates(&self, now: Instant) -> [u64; LAYERS] {
         if self.publish.video {
-            self.rates.bps(now)
+            self.sent.rates(now, self.rates.bps(now))
         } else {
             [0; LAYERS]
         }
+    }
+
+    /// Which of its layers to send, given those some slot keeps; `Some`
+    /// when that changed (its page is told).
+    pub fn decide_sent_layers(
+        &mut self,
+        now: Instant,
+        kept: [bool; LAYERS],
+    ) -> Option<[bool; LAYERS]> {
+        if !self.publish.video {
+            return None;
+        }
+        self.sent.decide(now, self.rates.bps(now), kept)
     }
 
     /// The payload type its receive slots take for `codec`.

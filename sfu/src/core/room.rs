@@ -31,6 +31,9 @@ pub struct ForwardCounters {
     pub video_forwarded_by_layer: [u64; 3],
     /// Times a subscriber's slot moved to another layer (on a keyframe).
     pub layer_switches: u64,
+    /// Times a publisher was told to start or stop sending some of its
+    /// layers (nobody received them, or somebody wants them again).
+    pub sent_layer_changes: u64,
     /// Dropped because the publisher is not allowed to publish that media.
     pub dropped_not_permitted: u64,
     /// Dropped while a slot waited for a keyframe.
@@ -65,6 +68,7 @@ impl ForwardCounters {
             *mine += theirs;
         }
         self.layer_switches += o.layer_switches;
+        self.sent_layer_changes += o.sent_layer_changes;
         self.dropped_not_permitted += o.dropped_not_permitted;
         self.dropped_awaiting_keyframe += o.dropped_awaiting_keyframe;
         self.keyframe_requests += o.keyframe_requests;

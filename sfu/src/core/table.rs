@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::layers::{Choice, Layer};
+use super::layers::{Choice, Layer, LAYERS};
 use crate::ids::ParticipantId;
 
 /// One slot of one subscriber.
@@ -152,6 +152,24 @@ impl ForwardingTable {
         }
     }
 
+    /// The layers of `publisher` that some slot wants or still forwards
+    /// (indexed by layer, lowest first): the others need not be sent.
+    pub fn kept_layers(&self, publisher: ParticipantId) -> [bool; LAYERS] {
+        let mut kept = [false; LAYERS];
+        for e in self.rows.values().flatten() {
+            if e.publisher != Some(publisher) {
+                continue;
+            }
+            if let Choice::Layer(l) = e.target {
+                kept[l.index()] = true;
+            }
+            if let Some(l) = e.forwarding {
+                kept[l.index()] = true;
+            }
+        }
+        kept
+    }
+
     /// How many slots in the room carry `publisher`.
     pub fn slots_naming(&self, publisher: ParticipantId) -> usize {
         self.subscribers_of(publisher).count()
@@ -201,6 +219,28 @@ mod tests {
         t.switched(A, 0, Layer::MID);
         t.want(A, 0, Choice::Paused);
         assert_eq!(t.entry(A, 0).unwrap().forwarding, None);
+    }
+
+    #[test]
+    fn kept_layers_are_those_wanted_or_still_forwarded() {
+        let mut t = ForwardingTable::default();
+        for p in [A, B, C] {
+            t.add_subscriber(p, 2);
+        }
+        t.occupy(A, 0, Some(C));
+        t.occupy(B, 1, Some(C));
+        t.want(A, 0, Choice::Layer(Layer::HIGH));
+        t.switched(A, 0, Layer::HIGH);
+        // B switches down: the old layer is kept until the new one starts.
+        t.switched(B, 1, Layer::MID);
+        t.want(B, 1, Choice::Layer(Layer::LOW));
+        assert_eq!(t.kept_layers(C), [true, true, true]);
+        t.switched(B, 1, Layer::LOW);
+        assert_eq!(t.kept_layers(C), [true, false, true]);
+        t.want(B, 1, Choice::Paused);
+        t.want(A, 0, Choice::Paused);
+        assert_eq!(t.kept_layers(C), [false; LAYERS]);
+        assert_eq!(t.kept_layers(A), [false; LAYERS]);
     }
 
     #[test]

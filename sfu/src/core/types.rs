@@ -113,6 +113,16 @@ pub enum MediaEvent {
         /// Paused (true) or back (false).
         paused: bool,
     },
+    /// Which of a publisher's simulcast layers anyone receives: its page
+    /// stops encoding the others (and starts again when told).
+    SendLayers {
+        /// The room.
+        room: RoomId,
+        /// Whose camera.
+        publisher: ParticipantId,
+        /// Per layer, smallest first (`q`, `h`, `f`): send it or not.
+        active: [bool; 3],
+    },
 }
 
 /// A key the IO shell can route datagrams by, before they reach the core.

@@ -65,6 +65,8 @@ pub struct Client {
     video_seq: [u32; 3],
     /// Publish video as simulcast (q, h, f), as browsers do.
     pub simulcast: bool,
+    /// Which simulcast layers it encodes (the SFU's `SendLayers`).
+    pub sending: [bool; 3],
     audio_ts: u32,
     video_ts: u32,
     last_keyframe: Option<Instant>,
@@ -147,6 +149,7 @@ impl Client {
             audio_seq: 0,
             video_seq: [0; 3],
             simulcast,
+            sending: [true; 3],
             audio_ts: 0,
             video_ts: 0,
             last_keyframe: None,
@@ -392,6 +395,9 @@ impl Client {
                 vec![(None, 2, 900)]
             };
             for (layer, (rid, n, size)) in layers.into_iter().enumerate() {
+                if !self.sending[layer] {
+                    continue;
+                }
                 let packets = if key { n * 3 } else { n };
                 for i in 0..packets {
                     self.video_seq[layer] += 1;
@@ -415,6 +421,19 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Encode only these layers, as a page told `send_layers` does; a
+    /// layer that starts again starts on a keyframe, as a browser's does.
+    pub fn send_layers(&mut self, active: [bool; 3]) {
+        if active
+            .iter()
+            .zip(self.sending)
+            .any(|(now, before)| *now && !before)
+        {
+            self.force_keyframe = true;
+        }
+        self.sending = active;
     }
 
     pub fn from(&self, publisher: u8) -> &FromPublisher {

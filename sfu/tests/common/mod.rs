@@ -5,11 +5,12 @@
 pub mod client;
 pub mod net;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use haven_sfu::core::{CoreConfig, Input, MediaEvent, Output, SfuCore};
-use haven_sfu::{ParticipantId, RoomId};
+use haven_sfu::{ParticipantId, RoomId, SlotIndex, TileView};
 
 pub use client::Client;
 pub use net::{Conditions, Net};
@@ -151,7 +152,22 @@ impl World {
                     let bytes = t.contents.to_vec();
                     self.net.send(self.now, t.source, t.destination, bytes);
                 }
-                Output::Event(e) => self.events.push((self.now, e)),
+                Output::Event(e) => {
+                    // Pages encode only the layers somebody receives.
+                    if let MediaEvent::SendLayers {
+                        publisher, active, ..
+                    } = e
+                    {
+                        if let Some(c) = self
+                            .clients
+                            .iter_mut()
+                            .find(|c| Self::pid(c.id) == publisher)
+                        {
+                            c.send_layers(active);
+                        }
+                    }
+                    self.events.push((self.now, e));
+                }
                 Output::RouteAdded(_) | Output::RouteRemoved(_) => {}
             }
         }
@@ -218,6 +234,51 @@ impl World {
         while self.now < until {
             self.step();
         }
+    }
+
+    /// The slot of `sub` that carries `publisher` (from the announcements).
+    pub fn slot_of(&self, sub: u8, publisher: u8) -> SlotIndex {
+        self.events
+            .iter()
+            .rev()
+            .find_map(|(_, e)| match e {
+                MediaEvent::SlotAssigned {
+                    subscriber,
+                    slot,
+                    publisher: Some(p),
+                    ..
+                } if *subscriber == Self::pid(sub) && *p == Self::pid(publisher) => Some(*slot),
+                _ => None,
+            })
+            .expect("slot assigned")
+    }
+
+    /// `sub`'s page shows these tiles (publisher, width in pixels), and no
+    /// others.
+    pub fn show(&mut self, sub: u8, tiles: &[(u8, u16)]) {
+        let visible = tiles
+            .iter()
+            .map(|(publisher, width)| (self.slot_of(sub, *publisher), *width))
+            .collect();
+        let now = self.now;
+        self.sfu
+            .set_view(now, ROOM, Self::pid(sub), TileView { visible })
+            .expect("known subscriber");
+        self.drain_sfu();
+    }
+
+    /// Video packets per layer `sub` received from `publisher` over the
+    /// next `d`.
+    pub fn received_during(&mut self, d: Duration, sub: u8, publisher: u8) -> BTreeMap<u8, u64> {
+        let before = self.client(sub).from(publisher).video_layers.clone();
+        self.run_for(d);
+        self.client(sub)
+            .from(publisher)
+            .video_layers
+            .iter()
+            .map(|(l, n)| (*l, n - before.get(l).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Events the SFU emitted since `since`.

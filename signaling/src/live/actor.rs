@@ -356,6 +356,11 @@ impl<M: MediaPlane> Actor<M> {
             } if self.room.is_admitted(subscriber) => {
                 self.send_to(subscriber, ServerMsg::VideoPaused { paused })
             }
+            MediaEvent::SendLayers {
+                publisher, active, ..
+            } if self.room.is_admitted(publisher) => {
+                self.send_to(publisher, ServerMsg::SendLayers { active })
+            }
             _ => {}
         }
     }

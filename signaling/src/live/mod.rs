@@ -211,6 +211,7 @@ impl<M: MediaPlane> Live<M> {
                     MediaEvent::SlotAssigned { room, .. }
                     | MediaEvent::ActiveSpeaker { room, .. }
                     | MediaEvent::VideoPaused { room, .. }
+                    | MediaEvent::SendLayers { room, .. }
                     | MediaEvent::Connected { room, .. }
                     | MediaEvent::Disconnected { room, .. } => *room,
                     _ => continue,
