@@ -98,12 +98,19 @@ async function havenRun() {
     for (const n of NAMES) {
       await eventually(`${n} decodes everyone`, () => receivesFrom(pages[n], NAMES.filter((o) => o !== n), { decodedAudio: true }), 60000);
     }
-    return await measure(pages, stats, (before, after, n) => Object.fromEntries(
+    const result = await measure(pages, stats, (before, after, n) => Object.fromEntries(
       NAMES.filter((o) => o !== n).map((o) => [o, {
         fps: fps(after[o].framesDecoded - before[o].framesDecoded),
         width: after[o].frameWidth,
       }]),
     ));
+    // Which camera layers each page was encoding (layers nobody receives
+    // are switched off).
+    for (const n of NAMES) {
+      const sent = await pages[n].evaluate(() => window.havenSentVideoLayers());
+      console.log(`haven: ${n} encodes ${Object.entries(sent).filter(([, s]) => s.active !== false).map(([rid]) => rid).join(', ')}`);
+    }
+    return result;
   } finally {
     await browser.close();
     haven.stop();
