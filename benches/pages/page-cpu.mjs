@@ -2,9 +2,11 @@
 // same four pages on Janus VideoRoom (issue 9: "a 4-person session in
 // headless Chromium should cost the pages no more CPU than the same four
 // pages on Janus"). One headless Chromium with four pages (fake camera and
-// microphone, 1280x800 each), first in a Haven session, then in a Janus
-// room; after a warm-up, the CPU time of every Chromium process over the
-// window, by process type, and what the pages decoded.
+// microphone, 1280x800 each), in a Haven session, in a Janus room, and in
+// a Janus room whose pages seal and open every frame with Haven's own media
+// worker (Haven's pages always do: end-to-end encryption, issue 11); after a
+// warm-up, the CPU time of every Chromium process over the window, by
+// process type, and what the pages decoded.
 //
 // Run as root, in a network namespace of its own (Janus needs a non-loopback
 // address; the script puts 192.0.2.101 on a veth pair there, never the
@@ -15,6 +17,7 @@
 // Figures: docs/performance.md ("Page CPU").
 
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
 } from 'node:fs';
@@ -117,13 +120,20 @@ async function havenRun() {
   }
 }
 
-async function janusRun() {
+/** Janus VideoRoom; with `e2ee`, its pages encrypt every frame as Haven's do. */
+async function janusRun(e2ee = false) {
   const dir = mkdtempSync(join(tmpdir(), 'janus-pages-'));
   execFileSync(join(ROOT, 'benches/janus/configure.sh'), [dir, 'hv0']);
   const janus = spawn('janus', ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'], { stdio: 'ignore' });
   const page = readFileSync(join(ROOT, 'benches/pages/janus-videoroom.html'));
   // The page, and Janus's API on the same origin (no CORS to reason about).
   const server = createServer((req, res) => {
+    const js = req.url.match(/^\/js\/([a-z0-9-]+\.js)$/);
+    if (js) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(readFileSync(join(ROOT, 'web/js', js[1])));
+      return;
+    }
     if (!/^\/janus(\/|\?|$)/.test(req.url)) {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(page);
@@ -138,6 +148,7 @@ async function janusRun() {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
+  const key = e2ee ? `&e2ee=${encodeURIComponent(randomBytes(16).toString('base64'))}` : '';
   const browser = await launch();
   try {
     await eventually('Janus answers', async () => {
@@ -146,7 +157,7 @@ async function janusRun() {
     const pages = {};
     for (const n of NAMES) {
       pages[n] = await newPage(browser, base);
-      await pages[n].goto(`/janus-videoroom.html?room=4242&name=${n}`);
+      await pages[n].goto(`/janus-videoroom.html?room=4242&name=${n}${key}`);
       await eventually(`${n} publishes`, () => pages[n].evaluate(() => window.benchReady === true), 30000);
     }
     const statsOf = (p) => p.evaluate(() => window.benchStats());
@@ -185,12 +196,14 @@ function network() {
 const fmt = (cpu) => Object.entries(cpu).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 
 network();
-const order = process.argv.includes('--janus-first') ? [['janus', janusRun], ['haven', havenRun]] : [['haven', havenRun], ['janus', janusRun]];
+const runs = [['haven', havenRun], ['janus', () => janusRun(false)], ['janus+e2ee', () => janusRun(true)]];
+if (process.argv.includes('--janus-first')) runs.push(runs.shift());
 const results = {};
-for (const [name, run] of order) {
+for (const [name, run] of runs) {
   results[name] = await run();
   console.log(`${name}: CPU (cores) ${fmt(results[name].cpu)}`);
   console.log(`${name}: decoded ${JSON.stringify(results[name].decoded)}`);
 }
-console.log(`pages' CPU, Haven / Janus: ${(results.haven.cpu.total / results.janus.cpu.total).toFixed(2)}`);
+const ratio = (other) => (results.haven.cpu.total / results[other].cpu.total).toFixed(2);
+console.log(`pages' CPU, Haven / Janus: ${ratio('janus')}; Haven / Janus with the same frame encryption: ${ratio('janus+e2ee')}`);
 process.exit(0);

@@ -67,19 +67,22 @@ pub struct Tile {
 }
 
 impl Tile {
-    fn lowest(&self) -> Option<Layer> {
+    /// Its lowest layer being sent, if any.
+    pub fn lowest(&self) -> Option<Layer> {
         (0..LAYERS)
             .find(|&i| self.layer_bps[i] > 0)
             .map(|i| Layer(i as u8))
     }
 
-    fn next_above(&self, l: Layer) -> Option<Layer> {
+    /// The next layer above `l` it may have.
+    pub fn next_above(&self, l: Layer) -> Option<Layer> {
         (l.index() + 1..=self.max_layer.index())
             .find(|&i| self.layer_bps[i] > 0)
             .map(|i| Layer(i as u8))
     }
 
-    fn cost(&self, c: Choice) -> u64 {
+    /// What choice `c` costs (bit/s).
+    pub fn cost(&self, c: Choice) -> u64 {
         match c {
             Choice::Paused => 0,
             Choice::Layer(l) => self.layer_bps[l.index()],
@@ -153,11 +156,28 @@ const USABLE_SHARE: f64 = 0.85;
 
 /// The ideal choice per tile for `estimate_bps`, after `audio_bps`.
 pub fn allocate(estimate_bps: u64, audio_bps: u64, tiles: &[Tile]) -> Vec<Choice> {
+    allocate_within(estimate_bps, None, audio_bps, tiles)
+}
+
+/// The part of an estimate media may use.
+pub fn usable(estimate_bps: u64) -> u64 {
+    (estimate_bps as f64 * USABLE_SHARE) as u64
+}
+
+/// As `allocate`, with the steps above each tile's lowest layer spent as if
+/// the estimate were at most `raise_cap` (the governor's ceiling after
+/// loss); lowest layers are given from the whole estimate.
+pub fn allocate_within(
+    estimate_bps: u64,
+    raise_cap: Option<u64>,
+    audio_bps: u64,
+    tiles: &[Tile],
+) -> Vec<Choice> {
     let mut choices = vec![Choice::Paused; tiles.len()];
     if estimate_bps < AUDIO_ONLY_BELOW_BPS {
         return choices;
     }
-    let mut budget = ((estimate_bps as f64 * USABLE_SHARE) as u64).saturating_sub(audio_bps);
+    let mut budget = usable(estimate_bps).saturating_sub(audio_bps);
     let mut order: Vec<usize> = (0..tiles.len()).collect();
     order.sort_by_key(|&i| tiles[i].speaking_rank);
     // Everyone's lowest layer, in speaking order, while it fits.
@@ -171,6 +191,9 @@ pub fn allocate(estimate_bps: u64, audio_bps: u64, tiles: &[Tile]) -> Vec<Choice
         }
     }
     // Then one step up at a time, speaker first, while something fits.
+    if let Some(cap) = raise_cap.filter(|c| *c < estimate_bps) {
+        budget = budget.saturating_sub(usable(estimate_bps) - usable(cap));
+    }
     loop {
         let mut raised = false;
         for &i in &order {
@@ -200,7 +223,12 @@ pub fn wanted_bps(audio_bps: u64, tiles: &[Tile]) -> u64 {
     let best = allocate(u64::MAX / 4, 0, tiles);
     let video: u64 = tiles.iter().zip(best).map(|(t, c)| t.cost(c)).sum();
     // The same headroom `allocate` keeps.
-    ((audio_bps + video) as f64 / USABLE_SHARE) as u64
+    needed_for(audio_bps + video)
+}
+
+/// The estimate at which `media_bps` fits the usable share.
+pub fn needed_for(media_bps: u64) -> u64 {
+    (media_bps as f64 / USABLE_SHARE) as u64
 }
 
 /// What to do with one video packet of `layer` on a slot that forwards
@@ -236,129 +264,6 @@ pub fn video_step(
         VideoStep::Switch
     } else {
         VideoStep::Wait(target)
-    }
-}
-
-/// An upgrade waits until the ideal has been higher for this long.
-const UPGRADE_AFTER: Duration = Duration::from_secs(2);
-
-/// One subscriber's current choices, changed by the rule above with
-/// hysteresis: down at once, up only after `UPGRADE_AFTER`, one step.
-#[derive(Debug, Default)]
-pub struct LayerGovernor {
-    /// Per slot index, while occupied.
-    slots: Vec<Option<SlotState>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SlotState {
-    choice: Choice,
-    /// Since when the ideal has been above `choice`.
-    higher_since: Option<Instant>,
-    /// Paused because the tile is off screen (it comes back at once).
-    hidden: bool,
-}
-
-impl LayerGovernor {
-    /// The current choice for slot `idx`. Until decided (a tile whose
-    /// video just started), the lowest layer: the picture appears at once,
-    /// on the publisher's first keyframe, and the next decision moves it.
-    pub fn choice(&self, idx: usize) -> Choice {
-        self.slots
-            .get(idx)
-            .copied()
-            .flatten()
-            .map_or(Choice::Layer(Layer::LOW), |s| s.choice)
-    }
-
-    /// Slot `idx` changed hands: its next decision starts afresh.
-    pub fn forget(&mut self, idx: usize) {
-        if let Some(s) = self.slots.get_mut(idx) {
-            *s = None;
-        }
-    }
-
-    /// Decide again. `tiles` pairs slot indexes with what they show (empty
-    /// slots are left out, and start afresh when occupied again). Returns
-    /// the slots whose choice changed.
-    pub fn decide(
-        &mut self,
-        now: Instant,
-        estimate_bps: Option<u64>,
-        audio_bps: u64,
-        tiles: &[(usize, Tile)],
-    ) -> Vec<(usize, Choice)> {
-        let plain: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
-        // No estimate (yet, or none possible): the best each tile may show.
-        let ideal = allocate(estimate_bps.unwrap_or(u64::MAX / 4), audio_bps, &plain);
-        let needed = tiles.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
-        if self.slots.len() < needed {
-            self.slots.resize(needed, None);
-        }
-        let mut changed = Vec::new();
-        for ((idx, tile), want) in tiles.iter().zip(ideal) {
-            if tile.lowest().is_none() {
-                // Nothing sent (yet): the tile starts afresh when video comes.
-                self.slots[*idx] = None;
-                continue;
-            }
-            let before = self.choice(*idx);
-            if !tile.visible {
-                self.slots[*idx] = Some(SlotState {
-                    choice: Choice::Paused,
-                    higher_since: None,
-                    hidden: true,
-                });
-                if before != Choice::Paused {
-                    changed.push((*idx, Choice::Paused));
-                }
-                continue;
-            }
-            if self.slots[*idx].is_some_and(|s| s.hidden) {
-                // Back on screen: at once, like a tile just occupied.
-                self.slots[*idx] = None;
-            }
-            let next = match &mut self.slots[*idx] {
-                // A tile just occupied gets at once what it may have.
-                None => want,
-                Some(s) if s.choice == want => {
-                    s.higher_since = None;
-                    continue;
-                }
-                Some(s) if rank(want) < rank(s.choice) => want,
-                Some(s) => {
-                    let since = *s.higher_since.get_or_insert(now);
-                    if now.saturating_duration_since(since) < UPGRADE_AFTER {
-                        continue;
-                    }
-                    match s.choice {
-                        Choice::Paused => tile.lowest().map_or(want, Choice::Layer),
-                        Choice::Layer(l) => tile.next_above(l).map_or(want, Choice::Layer),
-                    }
-                }
-            };
-            self.slots[*idx] = Some(SlotState {
-                choice: next,
-                higher_since: None,
-                hidden: false,
-            });
-            if next != before {
-                changed.push((*idx, next));
-            }
-        }
-        for (idx, state) in self.slots.iter_mut().enumerate() {
-            if !tiles.iter().any(|(i, _)| *i == idx) {
-                *state = None;
-            }
-        }
-        changed
-    }
-}
-
-fn rank(c: Choice) -> i16 {
-    match c {
-        Choice::Paused => -1,
-        Choice::Layer(l) => i16::from(l.0),
     }
 }
 
@@ -418,6 +323,18 @@ mod tests {
     }
 
     #[test]
+    fn a_raise_cap_holds_back_steps_but_never_lowest_layers() {
+        let tiles: Vec<Tile> = (0..3).map(tile).collect();
+        // 1.5 Mbit/s would give two tiles the middle layer; capped at
+        // 800 kbit/s for steps, all three keep just their lowest.
+        let c = allocate_within(1_500_000, Some(800_000), 120_000, &tiles);
+        assert_eq!(c, vec![Choice::Layer(Layer::LOW); 3]);
+        // A cap far below still leaves every lowest layer the estimate fits.
+        let c = allocate_within(1_500_000, Some(100_000), 120_000, &tiles);
+        assert_eq!(c, vec![Choice::Layer(Layer::LOW); 3]);
+    }
+
+    #[test]
     fn a_small_tile_never_gets_more_than_it_shows_and_single_streams_count() {
         let small = Tile {
             max_layer: Layer::MID,
@@ -434,45 +351,6 @@ mod tests {
             c,
             vec![Choice::Layer(Layer::MID), Choice::Layer(Layer::LOW)]
         );
-    }
-
-    #[test]
-    fn down_at_once_up_slowly_one_step_at_a_time() {
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_millis(s);
-        let tiles: Vec<(usize, Tile)> = vec![(0, tile(0)), (3, tile(1))];
-        let mut g = LayerGovernor::default();
-        g.decide(at(0), Some(5_000_000), 100_000, &tiles);
-        assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
-        assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
-        // The link drops to 300 kbit/s: down at once (one low layer fits).
-        let changed = g.decide(at(100), Some(300_000), 100_000, &tiles);
-        assert_eq!(changed.len(), 2);
-        assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
-        assert_eq!(g.choice(3), Choice::Paused);
-        // It comes back: nothing for 2 s, then one step at a time.
-        g.decide(at(200), Some(5_000_000), 100_000, &tiles);
-        assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
-        g.decide(at(2_300), Some(5_000_000), 100_000, &tiles);
-        assert_eq!(g.choice(0), Choice::Layer(Layer::MID));
-        assert_eq!(g.choice(3), Choice::Layer(Layer::LOW));
-        for ms in (2_400..8_000).step_by(250) {
-            g.decide(at(ms), Some(5_000_000), 100_000, &tiles);
-        }
-        assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
-        assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
-    }
-
-    #[test]
-    fn a_slot_that_changes_hands_starts_afresh() {
-        let t0 = Instant::now();
-        let mut g = LayerGovernor::default();
-        g.decide(t0, Some(300_000), 100_000, &[(1, tile(0))]);
-        assert_eq!(g.choice(1), Choice::Layer(Layer::LOW));
-        g.decide(t0, Some(5_000_000), 100_000, &[]);
-        assert_eq!(g.choice(1), Choice::Layer(Layer::LOW), "undecided");
-        g.decide(t0, Some(5_000_000), 100_000, &[(1, tile(0))]);
-        assert_eq!(g.choice(1), Choice::Layer(Layer::HIGH));
     }
 
     #[test]

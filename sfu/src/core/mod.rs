@@ -15,6 +15,7 @@ mod answer;
 mod demux;
 mod dynacast;
 mod error;
+mod governor;
 pub mod keyframe;
 mod layers;
 mod participant;

@@ -16,8 +16,9 @@ mod send;
 pub use send::{SlotPacket, SlotSend};
 
 use super::dynacast::SentLayers;
+use super::governor::LayerGovernor;
 use super::keyframe::{KeyframeCause, KeyframeThrottle, RecentPacket, Stragglers};
-use super::layers::{Layer, LayerGovernor, LayerRates, LAYERS};
+use super::layers::{Layer, LayerRates, LAYERS};
 use super::probing::Prober;
 use super::protection::{LossProtection, RedHistory, Redundancy};
 use super::rewrite::SlotRewriter;
@@ -89,6 +90,8 @@ pub struct Participant {
     keyframe_layers: u8,
     /// The downlink estimate (bit/s); none yet (see `allocation`).
     estimate: Option<u64>,
+    /// When its receiver last reported losing packets on its downlink.
+    lost_at: Option<Instant>,
     /// Which layer each of its slots receives.
     governor: LayerGovernor,
     /// What its estimator is told to look for.
@@ -148,6 +151,7 @@ impl Participant {
             stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
+            lost_at: None,
             view: None,
             prober: Prober::default(),
             governor: LayerGovernor::default(),
@@ -257,7 +261,11 @@ impl Participant {
         audio_bps: u64,
         tiles: &[(usize, super::layers::Tile)],
     ) -> Vec<(usize, super::layers::Choice)> {
-        self.governor.decide(now, self.estimate, audio_bps, tiles)
+        let lossy = self
+            .lost_at
+            .is_some_and(|t| now.saturating_duration_since(t) < LOSSY_FOR);
+        self.governor
+            .decide(now, self.estimate, lossy, audio_bps, tiles)
     }
 
     /// The layer choice of slot `idx` now.
@@ -440,7 +448,12 @@ impl Participant {
         nacks: u64,
         loss: Option<f32>,
     ) -> Option<Redundancy> {
-        self.stats.egress(mid, nacks);
+        // NACKs come within a round trip of a loss, receiver reports a
+        // second or more later: either says the link is dropping packets.
+        let new_nacks = self.stats.egress(mid, nacks);
+        if new_nacks >= CONGESTION_NACKS || loss.is_some_and(|l| l >= CONGESTION_LOSS) {
+            self.lost_at = Some(now);
+        }
         let loss = loss?;
         let before = self.protection.redundancy();
         self.protection.observe(now, loss);
@@ -553,6 +566,13 @@ impl Participant {
 
 /// `keyframe_layers` value asking for every layer.
 const ALL_LAYERS: u8 = (1 << LAYERS) - 1;
+/// Loss on a receiver report at which its link counts as overflowing.
+const CONGESTION_LOSS: f32 = 0.02;
+/// NACKs for one stream within one statistics interval (a second) at which
+/// its link counts as overflowing.
+const CONGESTION_NACKS: u64 = 3;
+/// A loss report counts for the layer choice this long.
+const LOSSY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A time so far away that it never wins a `min`.
 pub fn far_future(now: Instant) -> Instant {

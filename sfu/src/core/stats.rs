@@ -20,8 +20,16 @@ fn upsert<T>(v: &mut Vec<(Mid, T)>, mid: Mid, value: T) {
 }
 
 impl StreamStats {
-    pub fn egress(&mut self, mid: Mid, nacks: u64) {
+    /// The NACKs received so far on an outgoing stream; returns how many
+    /// are new since the last report.
+    pub fn egress(&mut self, mid: Mid, nacks: u64) -> u64 {
+        let before = self
+            .egress_nacks
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map_or(0, |(_, n)| *n);
         upsert(&mut self.egress_nacks, mid, nacks);
+        nacks.saturating_sub(before)
     }
 
     pub fn ingress(&mut self, mid: Mid, nacks: u64, loss: Option<f32>) {
