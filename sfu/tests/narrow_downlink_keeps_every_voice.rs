@@ -143,9 +143,10 @@ fn at_80_kbits_audio_only_then_video_returns_when_the_link_opens() {
     );
 
     // The link opens: video comes back, and the member is told. The issue
-    // asks for 5 s; measured here 4–16.5 s over five runs (str0m's estimate
-    // goes on falling for seconds after the loss ends before it probes
-    // again, then a paused tile waits 2 s before resuming): docs/media.md.
+    // asks for 5 s; measured here 7–8.75 s in most runs (str0m's estimate
+    // stays at 30–55 kbit/s for about five seconds after the loss ends,
+    // then one probe lifts it; paused video resumes 0.5 s later):
+    // docs/media.md.
     // Bandwidth estimation stays off by default until this holds.
     w.net.downlink_rate.clear();
     let opened = w.now;
