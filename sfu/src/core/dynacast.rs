@@ -13,6 +13,7 @@
 //! a layer the *browser* dropped (its own uplink or CPU was short) has no
 //! such memory and is not chosen. One layer always stays on, so that a new
 //! tile shows a picture without waiting for an encoder to start.
+//!
 //! A slot switches to a resumed layer on its first keyframe, and asks for
 //! one while it waits (`layers::video_step`), as for any switch.
 //!

@@ -56,12 +56,12 @@ struct SlotState {
 }
 
 impl SlotState {
-    fn settled(choice: Choice) -> Option<Self> {
-        Some(Self {
+    fn settled(choice: Choice) -> Self {
+        Self {
             choice,
             higher_since: None,
             hidden: false,
-        })
+        }
     }
 }
 
@@ -128,7 +128,7 @@ impl LayerGovernor {
             if !tile.visible {
                 self.slots[*idx] = Some(SlotState {
                     hidden: true,
-                    ..SlotState::settled(Choice::Paused).expect("some")
+                    ..SlotState::settled(Choice::Paused)
                 });
                 if before != Choice::Paused {
                     changed.push((*idx, Choice::Paused));
@@ -170,7 +170,7 @@ impl LayerGovernor {
                     }
                 }
             };
-            self.slots[*idx] = SlotState::settled(next);
+            self.slots[*idx] = Some(SlotState::settled(next));
             if next != before {
                 changed.push((*idx, next));
             }
