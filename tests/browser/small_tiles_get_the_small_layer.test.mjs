@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  eventually, facilitatorStarts, launch, memberKnocks, newPage, startHaven, stats, tid,
+  eventually, facilitatorStarts, launch, memberKnocks, newPage, sleep, startHaven, stats, tid,
 } from './harness.mjs';
 
 const PHONE = { width: 390, height: 844 };
@@ -41,17 +41,19 @@ test('small tiles on a phone get the small layer, a laptop the large one', { tim
     // Nobody shows Kim small: Kim's page stops encoding its small layer
     // (no frame sent in two seconds); Sam's small layer, on Kim's phone,
     // goes on.
-    const sent = (page) => page.evaluate(() => window.havenSentVideoLayers());
+    // What a page sends, read twice two seconds apart.
+    const sentOverTwoSeconds = async (page) => {
+      const read = () => page.evaluate(() => window.havenSentVideoLayers());
+      const before = await read();
+      await sleep(2000);
+      return { before, after: await read() };
+    };
     const stopped = await eventually("the phone's small layer stops", async () => {
-      const a = await sent(kim);
-      await new Promise((r) => setTimeout(r, 2000));
-      const b = await sent(kim);
+      const { before: a, after: b } = await sentOverTwoSeconds(kim);
       return a.q && a.q.active === false && b.q.framesSent === a.q.framesSent
         && b.h.framesSent > a.h.framesSent + 10 && { before: a, after: b };
     }, 30000);
-    const a = await sent(sam);
-    await new Promise((r) => setTimeout(r, 2000));
-    const b = await sent(sam);
+    const { before: a, after: b } = await sentOverTwoSeconds(sam);
     assert.ok(b.q.active && b.q.framesSent > a.q.framesSent + 10, `Sam's small layer goes on: ${JSON.stringify([a, b])}`);
     console.log(`the phone's own layers: ${JSON.stringify(stopped)}`);
   } finally {

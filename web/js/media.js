@@ -173,7 +173,6 @@ export class MediaLink {
     return byMid;
   }
 
-  /** Per simulcast layer this page publishes: frames sent and width (for tests). */
   /**
    * Encode only the camera layers somebody receives (`active[i]` for layer
    * i, smallest first): an encoder nobody needs costs this page CPU. Calls
@@ -191,9 +190,10 @@ export class MediaLink {
         if (e.active !== on) { e.active = on; changed = true; }
       }
       if (changed) await sender.setParameters(params);
-    }).catch(() => { /* the next message sets them again */ });
+    }).catch(() => { /* the encoders stay as they were: the SFU forwards what arrives */ });
   }
 
+  /** Per simulcast layer this page publishes: frames sent, width, on or off (for tests). */
   async sentVideoLayers() {
     const out = {};
     if (!this.pc) return out;

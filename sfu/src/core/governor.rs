@@ -194,18 +194,7 @@ fn rank(c: Choice) -> i16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::layers::LAYERS;
-
-    const SIMULCAST: [u64; LAYERS] = [150_000, 400_000, 1_100_000];
-
-    fn tile(rank: usize) -> Tile {
-        Tile {
-            layer_bps: SIMULCAST,
-            max_layer: Layer::HIGH,
-            speaking_rank: rank,
-            visible: true,
-        }
-    }
+    use crate::core::layers::test_tile as tile;
 
     fn at(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)

@@ -267,20 +267,22 @@ pub fn video_step(
     }
 }
 
+/// A visible tile of a browser's three layers, for the tests of the rule
+/// and of the governor.
+#[cfg(test)]
+pub fn test_tile(rank: usize) -> Tile {
+    Tile {
+        layer_bps: [150_000, 400_000, 1_100_000],
+        max_layer: Layer::HIGH,
+        speaking_rank: rank,
+        visible: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_tile as tile;
     use super::*;
-
-    const SIMULCAST: [u64; LAYERS] = [150_000, 400_000, 1_100_000];
-
-    fn tile(rank: usize) -> Tile {
-        Tile {
-            layer_bps: SIMULCAST,
-            max_layer: Layer::HIGH,
-            speaking_rank: rank,
-            visible: true,
-        }
-    }
 
     #[test]
     fn plenty_of_bandwidth_gives_everyone_the_highest_layer() {
