@@ -136,9 +136,6 @@ impl Room {
             for (idx, _) in &tiles {
                 self.table.want(sub.id, *idx, sub.layer_choice(*idx));
             }
-            let plain_tiles: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
-            let wanted = wanted_bps(audio_bps, &plain_tiles);
-            sub.probe_for(now, wanted);
             let now_choices: Vec<Choice> =
                 tiles.iter().map(|(i, _)| sub.layer_choice(*i)).collect();
             // Only for tiles on screen: a hidden tile's pause is not news.
@@ -162,6 +159,8 @@ impl Room {
                         paused: audio_only,
                     }));
             }
+            let plain_tiles: Vec<Tile> = tiles.iter().map(|(_, t)| t.clone()).collect();
+            sub.probe_for(now, wanted_bps(audio_bps, &plain_tiles));
             sub.drain(outbox, &mut self.pending);
         }
         for (publisher, layer) in requests {

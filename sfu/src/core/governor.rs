@@ -28,6 +28,17 @@ use super::layers::{allocate, allocate_within, needed_for, Choice, Layer, Tile};
 
 /// An upgrade waits until the ideal has been higher for this long.
 const UPGRADE_AFTER: Duration = Duration::from_secs(2);
+/// Paused video comes back after the ideal has been higher for this long
+/// (as long as a step up: the estimate of a link that had just opened was
+/// seen to dip again right after; 0.5 s made video pause twice).
+const RESUME_AFTER: Duration = Duration::from_secs(2);
+/// ... or this long while the estimate is a fresh measurement: the
+/// estimator was restarted (`probing.rs`) and probed the link at once.
+/// (1 s for every resume made the 300 kbit/s case flap.)
+const RESUME_AFTER_PROBED: Duration = Duration::from_secs(1);
+/// After a restart, how long the estimator's figures count as measured:
+/// its first probes report within about a second.
+const TRUST_PROBES_FOR: Duration = Duration::from_secs(4);
 /// After loss made a subscriber step down, how long what overflowed stays
 /// out of reach.
 const CEILING_FOR: Duration = Duration::from_secs(20);
@@ -42,6 +53,8 @@ pub struct LayerGovernor {
     /// After loss: the estimate above which no tile is raised past its
     /// lowest layer, and until when.
     ceiling: Option<(u64, Instant)>,
+    /// Until when paused video may resume after `RESUME_AFTER_PROBED`.
+    probed_until: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +95,12 @@ impl LayerGovernor {
         }
     }
 
+    /// The estimator starts afresh and measures the link now: for a
+    /// while, paused video may come back sooner.
+    pub fn trust_probes(&mut self, now: Instant) {
+        self.probed_until = Some(now + TRUST_PROBES_FOR);
+    }
+
     /// Decide again. `tiles` pairs slot indexes with what they show (empty
     /// slots are left out, and start afresh when occupied again); `lossy`:
     /// the subscriber's link has been losing packets just now. Returns the
@@ -114,6 +133,7 @@ impl LayerGovernor {
         if self.slots.len() < needed {
             self.slots.resize(needed, None);
         }
+        let probed = self.probed_until.is_some_and(|t| now < t);
         let mut stepped_down_for_loss = false;
         let mut changed = Vec::new();
         for ((idx, tile), (want, most)) in tiles.iter().zip(ideal.into_iter().zip(best)) {
@@ -154,7 +174,12 @@ impl LayerGovernor {
                 }
                 Some(s) => {
                     let since = *s.higher_since.get_or_insert(now);
-                    if now.saturating_duration_since(since) < UPGRADE_AFTER {
+                    let wait = match s.choice {
+                        Choice::Paused if probed => RESUME_AFTER_PROBED,
+                        Choice::Paused => RESUME_AFTER,
+                        Choice::Layer(_) => UPGRADE_AFTER,
+                    };
+                    if now.saturating_duration_since(since) < wait {
                         continue;
                     }
                     match s.choice {
@@ -248,6 +273,26 @@ mod tests {
             g.decide(at(t0, ms), Some(5_000_000), false, 100_000, &tiles);
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
+    }
+
+    #[test]
+    fn paused_video_resumes_sooner_while_the_estimate_is_freshly_probed() {
+        let t0 = Instant::now();
+        let tiles: Vec<(usize, Tile)> = vec![(0, tile(0))];
+        let resumed_after = |probed: bool| {
+            let mut g = LayerGovernor::default();
+            g.decide(t0, Some(50_000), false, 100_000, &tiles);
+            assert_eq!(g.choice(0), Choice::Paused);
+            if probed {
+                g.trust_probes(t0);
+            }
+            (250..5000).step_by(250).find(|ms| {
+                g.decide(at(t0, *ms), Some(600_000), false, 100_000, &tiles);
+                g.choice(0) != Choice::Paused
+            })
+        };
+        assert_eq!(resumed_after(false), Some(2250));
+        assert_eq!(resumed_after(true), Some(1250));
     }
 
     #[test]

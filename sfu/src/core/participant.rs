@@ -274,12 +274,26 @@ impl Participant {
     }
 
     /// Tell its bandwidth estimator how much it should look for, when the
-    /// prober says so (what its tiles want, when the estimate is short).
+    /// prober says so (what its tiles want, when the estimate is short),
+    /// and start it afresh when it gets audio only after a loss that ended.
     pub fn probe_for(&mut self, now: Instant, wanted_bps: u64) {
+        use str0m::bwe::Bitrate;
         if let Some(desired) = self.prober.desired(now, self.estimate, wanted_bps) {
             self.rtc
                 .bwe()
-                .set_bitrate(str0m::bwe::Bitrate::ZERO, str0m::bwe::Bitrate::bps(desired));
+                .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
+        }
+        let restart = self.prober.restart(
+            now,
+            self.estimate,
+            wanted_bps,
+            self.audio_only,
+            self.lost_at,
+        );
+        if let Some(from) = restart {
+            tracing::debug!(participant = %self.id, from, "bandwidth estimate restarted");
+            self.rtc.bwe().reset(Bitrate::bps(from));
+            self.governor.trust_probes(now);
         }
     }
 
@@ -427,6 +441,15 @@ impl Participant {
         }
     }
 
+    /// The loss str0m measured on its whole downlink over the last second
+    /// (transport-wide feedback: every packet, padding included, a few
+    /// times a second; receiver reports are per stream and rarer).
+    pub fn observe_downlink(&mut self, now: Instant, loss: Option<f32>) {
+        if loss.is_some_and(|l| l >= CONGESTION_LOSS) {
+            self.lost_at = Some(now);
+        }
+    }
+
     /// Statistics of what it sent to us (loss upstream: not repairable on
     /// a subscriber's link) and what we sent it.
     pub fn stats(&self) -> &StreamStats {
@@ -448,10 +471,11 @@ impl Participant {
         nacks: u64,
         loss: Option<f32>,
     ) -> Option<Redundancy> {
-        // NACKs come within a round trip of a loss, receiver reports a
-        // second or more later: either says the link is dropping packets.
-        let new_nacks = self.stats.egress(mid, nacks);
-        if new_nacks >= CONGESTION_NACKS || loss.is_some_and(|l| l >= CONGESTION_LOSS) {
+        // NACKs come within a round trip of a loss: the link is dropping
+        // packets. (Receiver reports come seconds later, and one that came
+        // after a link opened again made it look lossy: the whole link's
+        // loss is measured every second, `observe_downlink`.)
+        if self.stats.egress(mid, nacks) >= CONGESTION_NACKS {
             self.lost_at = Some(now);
         }
         let loss = loss?;

@@ -11,7 +11,19 @@
 //! kilobytes at up to twice the estimate: cheap on a narrow link, and on an
 //! open one the estimate doubles per probe until the tiles fit.
 //!
-//! Pure: estimates, wishes and time in, the value to tell str0m out.
+//! Loss holds the estimate down longer than the loss lasts: str0m's
+//! loss-based estimator remembers about five seconds of observations and
+//! does not probe while it is limited by loss, so a member whose link had
+//! just opened again waited 4–16 s for video (simulated 80 kbit/s link,
+//! docs/media.md). So when a member gets audio only and its link has been
+//! free of loss for `QUIET_BEFORE_RESTART`, the prober asks to start the
+//! estimator afresh from its current figure: a fresh estimator probes at
+//! three and six times that at once. If the estimate is still short, again
+//! after 1, 2, 4 … s (a probe from a very low figure sometimes measures
+//! little). While the link keeps losing packets there is no restart: it is
+//! full.
+//!
+//! Pure: estimates, wishes, loss and time in, what to tell str0m out.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +31,9 @@ use std::time::{Duration, Instant};
 pub const NUDGE_EVERY: Duration = Duration::from_millis(1500);
 /// A nudge asks for this much more than wanted (str0m probes on increase).
 const NUDGE_PERCENT: u64 = 5;
+/// How long a member on audio only must have lost nothing before its
+/// estimator starts afresh.
+pub const QUIET_BEFORE_RESTART: Duration = Duration::from_secs(1);
 
 /// One subscriber's prober.
 #[derive(Debug, Default)]
@@ -26,6 +41,16 @@ pub struct Prober {
     /// The desired bitrate last told (bit/s).
     told: Option<u64>,
     last_nudge: Option<Instant>,
+    /// The loss (its last moment) after which the estimator was last
+    /// restarted, when, and how often since that loss.
+    restarted: Option<Restarts>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Restarts {
+    after_loss: Instant,
+    last: Instant,
+    count: u32,
 }
 
 impl Prober {
@@ -53,6 +78,35 @@ impl Prober {
         (self.told != Some(tell) && tell > 0).then(|| {
             self.told = Some(tell);
             tell
+        })
+    }
+
+    /// Whether to start the estimator afresh now, and from which bitrate.
+    /// `audio_only`: every tile on screen is paused for bandwidth;
+    /// `lost_at`: when the member's link last lost packets.
+    pub fn restart(
+        &mut self,
+        now: Instant,
+        estimate_bps: Option<u64>,
+        wanted_bps: u64,
+        audio_only: bool,
+        lost_at: Option<Instant>,
+    ) -> Option<u64> {
+        let estimate = estimate_bps.filter(|e| *e < wanted_bps)?;
+        let lost_at = lost_at?;
+        let quiet = now.saturating_duration_since(lost_at) >= QUIET_BEFORE_RESTART;
+        let earlier = self.restarted.filter(|r| r.after_loss == lost_at);
+        let due = earlier.is_none_or(|r| {
+            let gap = QUIET_BEFORE_RESTART * 2u32.saturating_pow(r.count - 1);
+            now.saturating_duration_since(r.last) >= gap
+        });
+        (audio_only && quiet && due).then(|| {
+            self.restarted = Some(Restarts {
+                after_loss: lost_at,
+                last: now,
+                count: earlier.map_or(1, |r| r.count.saturating_add(1)),
+            });
+            estimate
         })
     }
 }
@@ -92,6 +146,54 @@ mod tests {
             }
         }
         assert_eq!(nudges, vec![0, 1500, 3000, 4500]);
+    }
+
+    #[test]
+    fn audio_only_after_loss_restarts_when_the_link_is_quiet_and_backs_off() {
+        let t = Instant::now();
+        let mut p = Prober::default();
+        let lost = Some(at(t, 0));
+        // Still losing, or not yet quiet for long enough: no.
+        assert_eq!(
+            p.restart(at(t, 500), Some(50_000), 400_000, true, lost),
+            None
+        );
+        // Quiet for a second: from the current estimate, once.
+        assert_eq!(
+            p.restart(at(t, 1000), Some(50_000), 400_000, true, lost),
+            Some(50_000)
+        );
+        // Still short: again after 1, 2, 4 s.
+        let again: Vec<u64> = (1250..9000)
+            .step_by(250)
+            .filter(|ms| {
+                p.restart(at(t, *ms), Some(80_000), 400_000, true, lost)
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(again, vec![2000, 4000, 8000]);
+        // New loss, quiet again: a second later.
+        let lost = Some(at(t, 9000));
+        assert_eq!(
+            p.restart(at(t, 9500), Some(60_000), 400_000, true, lost),
+            None
+        );
+        assert_eq!(
+            p.restart(at(t, 10_000), Some(60_000), 400_000, true, lost),
+            Some(60_000)
+        );
+    }
+
+    #[test]
+    fn no_restart_with_video_or_enough_estimate_or_no_loss() {
+        let t = Instant::now();
+        let later = at(t, 2000);
+        let lost = Some(t);
+        let mut p = Prober::default();
+        assert_eq!(p.restart(later, Some(50_000), 400_000, false, lost), None);
+        assert_eq!(p.restart(later, Some(500_000), 400_000, true, lost), None);
+        assert_eq!(p.restart(later, Some(50_000), 400_000, true, None), None);
+        assert_eq!(p.restart(later, None, 400_000, true, lost), None);
     }
 
     #[test]

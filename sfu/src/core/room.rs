@@ -206,6 +206,11 @@ impl Room {
                         }
                     }
                 }
+                Event::PeerStats(st) => {
+                    if let Some(p) = self.participants.get_mut(&from) {
+                        p.observe_downlink(now, st.egress_loss_fraction);
+                    }
+                }
                 Event::MediaIngressStats(st) => {
                     if let Some(p) = self.participants.get_mut(&from) {
                         p.observe_ingress(st.mid, st.nacks, st.loss);
