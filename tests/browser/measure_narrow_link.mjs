@@ -11,10 +11,11 @@
 //
 // Extra environment for haven: HAVEN_TEST_ENV='{"HAVEN_LOG":"haven_sfu=debug"}'.
 // It is not in the suite because the estimates swing when four pages share
-// two cores (delay-based estimation reads CPU stalls as queueing): behind
-// 800 kbit/s one of Far's tiles still pauses now and then (9.9 fps in one
-// of two runs on 2026-11-27), and bandwidth estimation is not on by default
-// (docs/media.md says why).
+// two cores (delay-based estimation reads CPU stalls as queueing): on
+// 2026-11-27 Far's side held at 800 kbit/s in three runs of three, but the
+// open-link member's own estimate dipped (small layers) or a sender slowed
+// in two of them, and bandwidth estimation is not on by default
+// (docs/media.md).
 
 import { eventually, sleep, stats, tid } from './harness.mjs';
 import { memberNetwork, sessionWithFarMember } from './netns.mjs';
