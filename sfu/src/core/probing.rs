@@ -33,7 +33,7 @@ pub const NUDGE_EVERY: Duration = Duration::from_millis(1500);
 const NUDGE_PERCENT: u64 = 5;
 /// How long a member on audio only must have lost nothing before its
 /// estimator starts afresh.
-pub const QUIET_BEFORE_RESTART: Duration = Duration::from_secs(1);
+const QUIET_BEFORE_RESTART: Duration = Duration::from_secs(1);
 
 /// One subscriber's prober.
 #[derive(Debug, Default)]
