@@ -120,7 +120,7 @@ impl Room {
                 .unwrap_or(0);
             let fits = |copies: u64| {
                 let video = if copies > 1 { one_small_video } else { 0 };
-                estimate.is_none_or(|e| plain_audio * copies + video <= e * 85 / 100)
+                estimate.is_none_or(|e| plain_audio * copies + video <= e.saturating_mul(85) / 100)
             };
             sub.cap_redundancy(match sub.redundancy_wanted() {
                 Redundancy::Two if fits(3) => Redundancy::Two,

@@ -135,7 +135,7 @@ impl LayerGovernor {
         // choice that this still allows is kept (a band against jitter).
         let kept = match estimate_bps {
             Some(e) => allocate_within(
-                e * 100 / KEEP_PERCENT,
+                e.saturating_mul(100) / KEEP_PERCENT,
                 self.ceiling.map(|(c, _)| c),
                 audio_bps,
                 &plain,
@@ -337,6 +337,20 @@ mod tests {
         g.decide(t0, Some(needed), false, 100_000, &tiles);
         g.decide(at(t0, 250), Some(needed * 85 / 100), false, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Paused, "paused at 85 %");
+    }
+
+    #[test]
+    fn an_endless_estimate_is_plenty_not_a_crash() {
+        // str0m's `Bitrate::INFINITY` reads as u64::MAX.
+        let mut g = LayerGovernor::default();
+        g.decide(
+            Instant::now(),
+            Some(u64::MAX),
+            true,
+            100_000,
+            &[(0, tile(0))],
+        );
+        assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
     }
 
     #[test]
