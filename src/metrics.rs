@@ -218,6 +218,13 @@ pub async fn render(media: &MediaServer, live: &Live<MediaServer>) -> String {
     );
     metric(
         &mut out,
+        "haven_estimate_restarts_total",
+        MetricType::COUNTER,
+        "Times a member's bandwidth estimate was started afresh after its connection stopped losing packets.",
+        &[(None, c.forward.estimate_restarts)],
+    );
+    metric(
+        &mut out,
         "haven_video_paused_subscribers",
         MetricType::GAUGE,
         "Members receiving audio only for now: their connection cannot carry video.",

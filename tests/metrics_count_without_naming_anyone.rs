@@ -157,6 +157,7 @@ async fn metrics_move_during_a_session_and_name_nobody() {
         "haven_media_plane_failures_total{what=\"publish\"}",
         "haven_video_packets_forwarded_total{layer=\"low\"}",
         "haven_layer_switches_total",
+        "haven_estimate_restarts_total",
         "haven_video_paused_subscribers",
         "haven_downlink_estimate_kbps_count",
         "haven_downlink_estimate_kbps_bucket{le=\"+Inf\"}",

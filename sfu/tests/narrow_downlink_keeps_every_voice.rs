@@ -163,5 +163,6 @@ fn at_80_kbits_audio_only_then_video_returns_when_the_link_opens() {
     }
     eprintln!("video back {back_after:?} after the link opened");
     assert!(back_after.is_some(), "video back within 5 s");
+    assert!(w.sfu.counters().forward.estimate_restarts > 0, "counted");
     assert_eq!(paused_notices(&w, opened), vec![false]);
 }

@@ -174,8 +174,8 @@ impl Room {
             // No wish until a tile on screen has video: told the voices
             // alone (47, then 94 kbit/s) at the start, str0m followed that
             // wish down from 3 to 0.3 Mbit/s within 0.6 s on a clean link.
-            if video_on_screen {
-                sub.probe_for(now, wanted_bps(audio_bps, &plain_tiles));
+            if video_on_screen && sub.probe_for(now, wanted_bps(audio_bps, &plain_tiles)) {
+                self.counters.estimate_restarts += 1;
             }
             sub.drain(outbox, &mut self.pending);
         }

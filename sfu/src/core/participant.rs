@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use str0m::bwe::Bitrate;
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
@@ -273,28 +274,25 @@ impl Participant {
         self.governor.choice(idx)
     }
 
-    /// Tell its bandwidth estimator how much it should look for, when the
-    /// prober says so (what its tiles want, when the estimate is short),
-    /// and start it afresh when it gets audio only after a loss that ended.
-    pub fn probe_for(&mut self, now: Instant, wanted_bps: u64) {
-        use str0m::bwe::Bitrate;
+    /// Tell its bandwidth estimator what its tiles want, when the prober
+    /// says so, and start it afresh when it gets audio only after a loss
+    /// that ended (returns whether it did).
+    pub fn probe_for(&mut self, now: Instant, wanted_bps: u64) -> bool {
         if let Some(desired) = self.prober.desired(now, self.estimate, wanted_bps) {
             self.rtc
                 .bwe()
                 .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
         }
-        let restart = self.prober.restart(
-            now,
-            self.estimate,
-            wanted_bps,
-            self.audio_only,
-            self.lost_at,
-        );
+        let (estimate, lost_at) = (self.estimate, self.lost_at);
+        let restart = self
+            .prober
+            .restart(now, estimate, wanted_bps, self.audio_only, lost_at);
         if let Some(from) = restart {
             tracing::debug!(participant = %self.id, from, "bandwidth estimate restarted");
             self.rtc.bwe().reset(Bitrate::bps(from));
             self.governor.trust_probes(now);
         }
+        restart.is_some()
     }
 
     /// The kind and direction of one of its negotiated m-lines.
@@ -442,8 +440,7 @@ impl Participant {
     }
 
     /// The loss str0m measured on its whole downlink over the last second
-    /// (transport-wide feedback: every packet, padding included, a few
-    /// times a second; receiver reports are per stream and rarer).
+    /// (transport-wide feedback on every packet; receiver reports lag).
     pub fn observe_downlink(&mut self, now: Instant, loss: Option<f32>) {
         if loss.is_some_and(|l| l >= CONGESTION_LOSS) {
             self.lost_at = Some(now);
@@ -471,10 +468,8 @@ impl Participant {
         nacks: u64,
         loss: Option<f32>,
     ) -> Option<Redundancy> {
-        // NACKs come within a round trip of a loss: the link is dropping
-        // packets. (Receiver reports come seconds later, and one that came
-        // after a link opened again made it look lossy: the whole link's
-        // loss is measured every second, `observe_downlink`.)
+        // NACKs come within a round trip of a loss (receiver reports lag by
+        // seconds; the whole link's loss is `observe_downlink`'s).
         if self.stats.egress(mid, nacks) >= CONGESTION_NACKS {
             self.lost_at = Some(now);
         }

@@ -47,6 +47,9 @@ pub struct ForwardCounters {
     /// Events a leaving participant's closed connection still reported
     /// (let go: nobody uses that connection any more).
     pub events_after_leaving: u64,
+    /// Times a member's bandwidth estimator was started afresh after its
+    /// link stopped losing packets (`probing.rs`).
+    pub estimate_restarts: u64,
     /// Subscribers' downlink estimates, as reported.
     pub downlink_estimates: EstimateHistogram,
     /// From joining to the first audio packet sent to the newcomer.
@@ -75,6 +78,7 @@ impl ForwardCounters {
         self.audio_packets_protected += o.audio_packets_protected;
         self.dropped_malformed_red += o.dropped_malformed_red;
         self.events_after_leaving += o.events_after_leaving;
+        self.estimate_restarts += o.estimate_restarts;
         self.downlink_estimates.merge(&o.downlink_estimates);
         self.join_first_audio.merge(&o.join_first_audio);
         self.join_first_video.merge(&o.join_first_video);
