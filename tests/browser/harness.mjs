@@ -11,6 +11,11 @@ import { chromium } from 'playwright-core';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const HAVEN = process.env.HAVEN_BIN || join(ROOT, 'target', 'debug', 'haven');
 export const PASSWORD = 'a-long-password-for-tests';
+/**
+ * `rmSync` options for a directory a process we just stopped may still be
+ * writing: retried on ENOTEMPTY/EBUSY with a growing pause (up to ~5 s).
+ */
+export const REMOVE_WHILE_EXITING = { recursive: true, force: true, maxRetries: 10, retryDelay: 100 };
 
 async function freePort() {
   return new Promise((ok) => {
@@ -72,7 +77,9 @@ export async function startHaven(accounts = ['ada'], { publicHost, listenHost, p
       await gone;
       child = await run();
     },
-    stop() { child.kill(); rmSync(dataDir, { recursive: true, force: true }); },
+    // Haven may still write its data directory while it shuts down (one
+    // CI run failed with ENOTEMPTY here): retry until it is gone.
+    stop() { child.kill(); rmSync(dataDir, REMOVE_WHILE_EXITING); },
   };
 }
 

@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  facilitatorStarts, launch, memberKnocks, newPage, startHaven, tid,
+  facilitatorStarts, launch, memberKnocks, newPage, REMOVE_WHILE_EXITING, startHaven, tid,
 } from './harness.mjs';
 
 export const HAVEN_SIDE = '192.0.2.61';
@@ -88,7 +88,7 @@ export function memberNetwork() {
     close() {
       spawnSync('ip', ['link', 'del', near]);
       spawnSync('ip', ['netns', 'del', ns]);
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, REMOVE_WHILE_EXITING);
     },
   };
 }
