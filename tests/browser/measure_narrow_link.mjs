@@ -1,22 +1,30 @@
-// A measurement, not (yet) a test: what a member behind a narrow downlink
-// gets in real Chromium with bandwidth estimation on. Far sits in its own
-// network namespace behind a veth pair whose Haven-side end is shaped with
-// `tc tbf` (200 ms queue), first at 800 then at 250 kbit/s; Ada, Bo and Cy
-// are on open links. It prints Far's audio concealment and video per
-// speaker, what the open-link member Bo sees, and which of issue 9's
-// expectations did not hold. Run as root (docs/media.md):
+// A measurement of issue 9's real-Chromium criteria, written as a test but
+// not in the suite (its name is not `*.test.mjs`): a member behind a narrow
+// downlink keeps every voice and gets as much video as the link carries;
+// the others are not touched by it. Far sits in its own network namespace
+// behind a veth pair whose Haven-side end is shaped with `tc tbf` (200 ms
+// queue), first at 800 then at 250 kbit/s; the facilitator, Bo and Cy are
+// on open links. Bandwidth estimation is on (it is off by default,
+// docs/media.md). Concealment is what Far's browser had to invent for audio
+// that did not arrive in time (concealedSamples / totalSamplesReceived).
+// Run as root (docs/media.md has the figures):
 //
 //   cargo build -p haven && unshare -n sh -c \
 //     'ip link set lo up && cd tests/browser && node measure_narrow_link.mjs'
 //
-// Extra environment for haven: HAVEN_TEST_ENV='{"HAVEN_LOG":"haven_sfu=debug"}'.
-// It is not in the suite because the estimates swing when four pages share
-// two cores (delay-based estimation reads CPU stalls as queueing): on
-// 2026-11-27 Far's side held at 800 kbit/s in three runs of three, but the
-// open-link member's own estimate dipped (small layers) or a sender slowed
-// in two of them, and bandwidth estimation is not on by default
-// (docs/media.md).
+// DEBUG_LOG=FILE writes Haven's output there; HAVEN_TEST_ENV adds
+// environment for haven, e.g. '{"HAVEN_LOG":"haven_sfu=debug"}', or
+// '{"HAVEN_BANDWIDTH_ESTIMATION":"false"}' to see it fail without the
+// adaptation (every layer is then sent to Far whatever its link carries).
+//
+// Why it is not in the suite: on this machine it fails about every other
+// run (docs/media.md, "In real Chromium"): four pages on two cores starve
+// one another (a sender's frame rate, an open link's playout), and behind a
+// link that stays narrow the estimator's restarts, which find a link that
+// opened again (sfu/src/core/probing.rs), clip Far's voices.
 
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import { eventually, sleep, stats, tid } from './harness.mjs';
 import { memberNetwork, sessionWithFarMember } from './netns.mjs';
 
@@ -24,17 +32,24 @@ const WARM_UP_MS = 15000; // the estimate follows the limit, layers settle
 const WINDOW_MS = 30000;
 
 const net = memberNetwork();
+after(() => net.close());
 
 const delta = (a, b, speaker, field) => b[speaker][field] - a[speaker][field];
 
-async function measure() {
+/** Frames each publisher's page sent per layer (rid), at one moment. */
+async function sentLayers(publishers) {
+  const out = {};
+  for (const [name, page] of Object.entries(publishers)) out[name] = await page.evaluate(() => window.havenSentVideoLayers());
+  return out;
+}
+
+const sentFps = (s1, s2, speaker, rid) => ((s2[speaker][rid]?.framesSent ?? 0) - (s1[speaker][rid]?.framesSent ?? 0)) / (WINDOW_MS / 1000);
+
+test('a member behind a narrow link keeps every voice; the open links keep the large layer', { timeout: 360000 }, async () => {
   const session = await sessionWithFarMember(net, ['Bo', 'Cy'], { HAVEN_BANDWIDTH_ESTIMATION: 'true' });
   try {
     const { ada, Bo: bo, Cy: cy, Far: far } = session.pages;
     const publishers = { Bo: bo, Cy: cy, Far: far };
-    const sentLayers = async (pages) => Object.fromEntries(await Promise.all(
-      Object.entries(pages).map(async ([n, p]) => [n, await p.evaluate(() => window.havenSentVideoLayers())]),
-    ));
     const speakers = await eventually('Far hears and sees everyone', async () => {
       const s = await stats(far);
       const names = Object.keys(s);
@@ -45,53 +60,70 @@ async function measure() {
 
     for (const [kbit, videoExpected] of [[800, true], [250, false]]) {
       net.setRate(kbit);
+      console.log(`${new Date().toISOString()}: Far's downlink limited to ${kbit} kbit/s`);
       await sleep(WARM_UP_MS);
-      const a = await stats(far);
-      const bo1 = await stats(bo);
-      const sent1 = await sentLayers(publishers);
-      await sleep(WINDOW_MS);
-      const b = await stats(far);
-      const bo2 = await stats(bo);
-      const sent2 = await sentLayers(publishers);
-      const failures = [];
-      const check = (ok, msg) => { if (!ok) failures.push(msg); };
-      for (const speaker of speakers) {
-        const share = delta(a, b, speaker, 'concealedSamples') / delta(a, b, speaker, 'totalSamples');
-        const fps = delta(a, b, speaker, 'framesDecoded') / (WINDOW_MS / 1000);
-        console.log(`${kbit} kbit/s: Far concealed ${(share * 100).toFixed(2)}% of ${speaker}; video ${fps.toFixed(1)} fps at width ${b[speaker].frameWidth}`);
-        check(share <= 0.01, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker} at ${kbit} kbit/s`);
-        if (videoExpected) {
-          // At least 10 fps, or what the publisher itself managed on that
-          // layer (four pages share two cores here; a browser short of CPU
-          // lowers its own frame rate, which no server can mend).
-          const layer = b[speaker].frameWidth <= 320 ? 'q' : 'h';
-          const sentFps = ((sent2[speaker][layer]?.framesSent ?? 0) - (sent1[speaker][layer]?.framesSent ?? 0)) / (WINDOW_MS / 1000);
-          console.log(`${kbit} kbit/s: ${speaker} sent layer ${layer} at ${sentFps.toFixed(1)} fps`);
-          check(fps >= Math.min(10, 0.8 * sentFps), `Far saw ${speaker} at ${fps.toFixed(1)} fps (sent ${sentFps.toFixed(1)})`);
-        } else {
-          check(fps < 1, `Far still decodes ${speaker} at ${fps.toFixed(1)} fps at ${kbit} kbit/s`);
+      const [far1, bo1, cy1, sent1] = [await stats(far), await stats(bo), await stats(cy), await sentLayers(publishers)];
+      // Every 5 s through the window: which layer Bo receives of each
+      // publisher — the large one is wider than what the publisher sends
+      // as its small one (a browser short of CPU scales both layers down).
+      const boOnSmall = {};
+      for (let t = 0; t < WINDOW_MS; t += 5000) {
+        await sleep(5000);
+        const [seen, sent] = [await stats(bo), await sentLayers(publishers)];
+        for (const [speaker, s] of Object.entries(seen)) {
+          const small = sent[speaker].q?.frameWidth ?? 0;
+          (boOnSmall[speaker] ??= []).push(`${s.frameWidth}${s.frameWidth <= small ? ' (small)' : ''}`);
         }
       }
+      const [far2, bo2, cy2, sent2] = [await stats(far), await stats(bo), await stats(cy), await sentLayers(publishers)];
+
+      for (const speaker of speakers) {
+        const total = delta(far1, far2, speaker, 'totalSamples');
+        const share = delta(far1, far2, speaker, 'concealedSamples') / total;
+        // What a listener on an open link concealed of the same speaker in
+        // the same window: the machine's own share (four pages on two busy
+        // cores sometimes play late, or a sender's page stalls), not the
+        // link's.
+        const [open1, open2] = speaker === 'Bo' ? [cy1, cy2] : [bo1, bo2];
+        const base = delta(open1, open2, speaker, 'concealedSamples') / delta(open1, open2, speaker, 'totalSamples');
+        const fps = delta(far1, far2, speaker, 'framesDecoded') / (WINDOW_MS / 1000);
+        console.log(`${kbit} kbit/s: Far concealed ${(share * 100).toFixed(2)}% of ${speaker} (an open link ${(base * 100).toFixed(2)}%); video ${fps.toFixed(1)} fps at width ${far2[speaker].frameWidth}`);
+        assert.ok(total > 48000 * 20, `Far received too little of ${speaker}'s audio at ${kbit} kbit/s`);
+        assert.ok(share <= 0.01 + base, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker}'s audio at ${kbit} kbit/s (limit 1% over an open link's ${(base * 100).toFixed(2)}%)`);
+        if (videoExpected) {
+          // The small layer, at 10 fps or more — or, when the publisher's
+          // own browser sent that layer slower (four pages share two cores
+          // here and a browser short of CPU lowers its frame rate, which no
+          // server can mend), at 80 % of what it sent.
+          const sent = sentFps(sent1, sent2, speaker, 'q');
+          console.log(`${kbit} kbit/s: ${speaker} sent its small layer at ${sent.toFixed(1)} fps`);
+          assert.ok(fps >= Math.min(10, 0.8 * sent), `Far saw ${speaker} at ${fps.toFixed(1)} fps (its small layer was sent at ${sent.toFixed(1)})`);
+        } else {
+          assert.ok(fps < 1, `Far still decodes ${speaker} at ${fps.toFixed(1)} fps through ${kbit} kbit/s`);
+        }
+      }
+      // Not every large layer: the link cannot carry them all. (The
+      // speaker's may fit: the fake camera's large layer needs about
+      // 300 kbit/s, far below its 700 kbit/s ceiling.)
+      if (videoExpected) {
+        const small = speakers.filter((n) => far2[n].frameWidth <= 320);
+        assert.ok(small.length > 0, `Far gets every large layer through ${kbit} kbit/s`);
+      }
       // Bo, on an open link, keeps the large layer of everyone who sends
-      // it (a browser short of CPU stops sending its large layer itself).
+      // it (a browser short of CPU may stop sending its large layer itself).
       for (const speaker of Object.keys(bo2)) {
         const fps = delta(bo1, bo2, speaker, 'framesDecoded') / (WINDOW_MS / 1000);
-        const large = (sent2[speaker].h?.framesSent ?? 0) - (sent1[speaker].h?.framesSent ?? 0) > 100;
-        console.log(`${kbit} kbit/s: Bo sees ${speaker} at ${fps.toFixed(1)} fps, width ${bo2[speaker].frameWidth} (large layer sent: ${large})`);
-        check(fps >= 10, `Bo sees ${speaker} at ${fps.toFixed(1)} fps`);
-        if (large) check(bo2[speaker].frameWidth >= 640, `Bo gets ${speaker} at width ${bo2[speaker].frameWidth}, not the large layer`);
+        const large = sentFps(sent1, sent2, speaker, 'h');
+        const widths = boOnSmall[speaker] ?? [];
+        console.log(`${kbit} kbit/s: Bo sees ${speaker} at ${fps.toFixed(1)} fps, widths ${widths.join(', ')} (large layer sent at ${large.toFixed(1)} fps)`);
+        assert.ok(fps >= Math.min(10, 0.8 * Math.max(large, sentFps(sent1, sent2, speaker, 'q'))), `Bo sees ${speaker} at ${fps.toFixed(1)} fps`);
+        if (large >= 5) assert.ok(!widths.some((w) => w.endsWith('(small)')), `Bo gets ${speaker} at widths ${widths.join(', ')}, not the large layer throughout`);
       }
       const notice = await far.locator(tid('video-paused')).isVisible();
-      check(notice === !videoExpected, `the video-paused notice is ${notice ? 'shown' : 'hidden'} at ${kbit} kbit/s`);
-      console.log(failures.length ? `${kbit} kbit/s, not as issue 9 expects:\n  ${failures.join('\n  ')}` : `${kbit} kbit/s: as issue 9 expects`);
+      assert.equal(notice, !videoExpected, `the video-paused notice is ${notice ? 'shown' : 'hidden'} at ${kbit} kbit/s`);
     }
   } finally {
+    if (process.env.DEBUG_LOG) (await import('node:fs')).writeFileSync(process.env.DEBUG_LOG, session.haven.stdout());
     await session.close();
   }
-}
-
-try {
-  await measure();
-} finally {
-  net.close();
-}
+});

@@ -120,7 +120,7 @@ export async function sessionWithFarMember(net, nearNames, env = {}) {
     for (const name of [...nearNames, 'Far']) {
       await ada.locator(`${tid('waiting-entry')}[data-name="${name}"] ${tid('admit')}`).click();
     }
-    return { pages, close };
+    return { pages, close, haven };
   } catch (e) {
     await close();
     throw e;
