@@ -4,6 +4,8 @@
 // (640), from the same publishers at the same time. A layer nobody
 // receives is not encoded: nobody shows the phone's camera small, so the
 // phone stops encoding its small layer, while the others keep theirs.
+// Ada and Sam keep their microphones muted, so neither becomes the active
+// speaker (whose tile gets a larger layer).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,6 +26,14 @@ test('small tiles on a phone get the small layer, a laptop the large one', { tim
     await memberKnocks(sam, link, 'Sam');
     await memberKnocks(kim, link, 'Kim');
     await ada.click(tid('admit-all'));
+    // Only Kim speaks: the active speaker's tile gets one layer more
+    // (allocation.rs), so had the fake microphone made Sam the speaker,
+    // Kim's phone would show Sam large and nobody would receive Sam's
+    // small layer (one CI run found it paused so).
+    for (const page of [ada, sam]) {
+      await page.click(tid('mute-self'));
+      assert.equal(await page.getAttribute(tid('mute-self'), 'aria-pressed'), 'true');
+    }
     const widths = async (page) => Object.fromEntries(Object.entries(await stats(page)).map(([n, s]) => [n, s.frameWidth]));
     const onPhone = await eventually('the phone gets small layers', async () => {
       const w = await widths(kim);
