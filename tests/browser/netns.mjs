@@ -97,7 +97,8 @@ export function memberNetwork() {
  * A session with its facilitator and the members `nearNames` on open links
  * and "Far" in `net`'s namespace, all admitted; Haven listens on the
  * namespace pair's address with `env` (plus `HAVEN_TEST_ENV`, JSON).
- * `close()` ends it (the namespace stays, for `net.close()`).
+ * `close()` ends it (the namespace stays, for `net.close()`); `haven` is
+ * the running Haven (e.g. its `stdout()`).
  */
 export async function sessionWithFarMember(net, nearNames, env = {}) {
   const extra = process.env.HAVEN_TEST_ENV ? JSON.parse(process.env.HAVEN_TEST_ENV) : {};
