@@ -24,6 +24,7 @@
 // opened again (sfu/src/core/probing.rs), clip Far's voices.
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { eventually, sleep, stats, tid } from './harness.mjs';
 import { memberNetwork, sessionWithFarMember } from './netns.mjs';
@@ -123,7 +124,7 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
       assert.equal(notice, !videoExpected, `the video-paused notice is ${notice ? 'shown' : 'hidden'} at ${kbit} kbit/s`);
     }
   } finally {
-    if (process.env.DEBUG_LOG) (await import('node:fs')).writeFileSync(process.env.DEBUG_LOG, session.haven.stdout());
+    if (process.env.DEBUG_LOG) writeFileSync(process.env.DEBUG_LOG, session.haven.stdout());
     await session.close();
   }
 });
