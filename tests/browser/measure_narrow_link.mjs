@@ -7,9 +7,10 @@
 // on open links. Bandwidth estimation is on (it is off by default,
 // docs/media.md). Concealment is what Far's browser had to invent for audio
 // that did not arrive in time (concealedSamples / totalSamplesReceived).
-// Run as root (docs/media.md has the figures):
+// Every criterion is checked and reported before the test fails. Run as
+// root (docs/media.md has the figures):
 //
-//   cargo build -p haven && unshare -n sh -c \
+//   cargo build --workspace --all-targets && unshare -n sh -c \
 //     'ip link set lo up && cd tests/browser && node measure_narrow_link.mjs'
 //
 // DEBUG_LOG=FILE writes Haven's output there; HAVEN_TEST_ENV adds
@@ -17,11 +18,12 @@
 // '{"HAVEN_BANDWIDTH_ESTIMATION":"false"}' to see it fail without the
 // adaptation (every layer is then sent to Far whatever its link carries).
 //
-// Why it is not in the suite: on this machine it fails about every other
-// run (docs/media.md, "In real Chromium"): four pages on two cores starve
-// one another (a sender's frame rate, an open link's playout), and behind a
-// link that stays narrow the estimator's restarts, which find a link that
-// opened again (sfu/src/core/probing.rs), clip Far's voices.
+// Why it is not in the suite: on this machine it met every point in 2 of 5
+// runs on 2026-11-27 (docs/media.md, "In real Chromium"): four pages on two
+// cores starve one another (a sender's frame rate, an open link's playout
+// and estimate), and behind a link that stays narrow Far's voices were
+// sometimes clipped just over the 1 % (1.0-1.8 %) while the estimator's
+// restarts probed for a link that opened again (sfu/src/core/probing.rs).
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -59,6 +61,9 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
     // The facilitator's display name is the account's.
     publishers[speakers.find((n) => !['Bo', 'Cy'].includes(n))] = ada;
 
+    // Every criterion is checked and reported, then all must hold.
+    const problems = [];
+    const check = (ok, problem) => ok || problems.push(problem);
     for (const [kbit, videoExpected] of [[800, true], [250, false]]) {
       net.setRate(kbit);
       console.log(`${new Date().toISOString()}: Far's downlink limited to ${kbit} kbit/s`);
@@ -67,14 +72,24 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
       // Every 5 s through the window: which layer Bo receives of each
       // publisher — the large one is wider than what the publisher sends
       // as its small one (a browser short of CPU scales both layers down).
+      // A sample does not count when the publisher's browser itself sent
+      // its large layer at under 5 fps in the 5 s before it although Haven
+      // asked for it (short of CPU, or of uplink: its congestion feedback
+      // crosses its own downlink); a layer Haven paused (nobody received
+      // it) does count.
       const boOnSmall = {};
+      let before = sent1;
       for (let t = 0; t < WINDOW_MS; t += 5000) {
         await sleep(5000);
         const [seen, sent] = [await stats(bo), await sentLayers(publishers)];
         for (const [speaker, s] of Object.entries(seen)) {
           const small = sent[speaker].q?.frameWidth ?? 0;
-          (boOnSmall[speaker] ??= []).push(`${s.frameWidth}${s.frameWidth <= small ? ' (small)' : ''}`);
+          const largeFps = ((sent[speaker].h?.framesSent ?? 0) - (before[speaker].h?.framesSent ?? 0)) / 5;
+          const browserHeldIt = largeFps < 5 && sent[speaker].h?.active !== false;
+          const note = s.frameWidth > small ? '' : browserHeldIt ? ' (small, large not sent)' : ' (small)';
+          (boOnSmall[speaker] ??= []).push(`${s.frameWidth}${note}`);
         }
+        before = sent;
       }
       const [far2, bo2, cy2, sent2] = [await stats(far), await stats(bo), await stats(cy), await sentLayers(publishers)];
 
@@ -89,8 +104,8 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
         const base = delta(open1, open2, speaker, 'concealedSamples') / delta(open1, open2, speaker, 'totalSamples');
         const fps = delta(far1, far2, speaker, 'framesDecoded') / (WINDOW_MS / 1000);
         console.log(`${kbit} kbit/s: Far concealed ${(share * 100).toFixed(2)}% of ${speaker} (an open link ${(base * 100).toFixed(2)}%); video ${fps.toFixed(1)} fps at width ${far2[speaker].frameWidth}`);
-        assert.ok(total > 48000 * 20, `Far received too little of ${speaker}'s audio at ${kbit} kbit/s`);
-        assert.ok(share <= 0.01 + base, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker}'s audio at ${kbit} kbit/s (limit 1% over an open link's ${(base * 100).toFixed(2)}%)`);
+        check(total > 48000 * 20, `Far received too little of ${speaker}'s audio at ${kbit} kbit/s`);
+        check(share <= 0.01 + base, `Far concealed ${(share * 100).toFixed(2)}% of ${speaker}'s audio at ${kbit} kbit/s (limit 1% over an open link's ${(base * 100).toFixed(2)}%)`);
         if (videoExpected) {
           // The small layer, at 10 fps or more — or, when the publisher's
           // own browser sent that layer slower (four pages share two cores
@@ -98,9 +113,9 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
           // server can mend), at 80 % of what it sent.
           const sent = sentFps(sent1, sent2, speaker, 'q');
           console.log(`${kbit} kbit/s: ${speaker} sent its small layer at ${sent.toFixed(1)} fps`);
-          assert.ok(fps >= Math.min(10, 0.8 * sent), `Far saw ${speaker} at ${fps.toFixed(1)} fps (its small layer was sent at ${sent.toFixed(1)})`);
+          check(fps >= Math.min(10, 0.8 * sent), `Far saw ${speaker} at ${fps.toFixed(1)} fps (its small layer was sent at ${sent.toFixed(1)})`);
         } else {
-          assert.ok(fps < 1, `Far still decodes ${speaker} at ${fps.toFixed(1)} fps through ${kbit} kbit/s`);
+          check(fps < 1, `Far still decodes ${speaker} at ${fps.toFixed(1)} fps through ${kbit} kbit/s`);
         }
       }
       // Not every large layer: the link cannot carry them all. (The
@@ -108,7 +123,7 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
       // 300 kbit/s, far below its 700 kbit/s ceiling.)
       if (videoExpected) {
         const small = speakers.filter((n) => far2[n].frameWidth <= 320);
-        assert.ok(small.length > 0, `Far gets every large layer through ${kbit} kbit/s`);
+        check(small.length > 0, `Far gets every large layer through ${kbit} kbit/s`);
       }
       // Bo, on an open link, keeps the large layer of everyone who sends
       // it (a browser short of CPU may stop sending its large layer itself).
@@ -117,12 +132,13 @@ test('a member behind a narrow link keeps every voice; the open links keep the l
         const large = sentFps(sent1, sent2, speaker, 'h');
         const widths = boOnSmall[speaker] ?? [];
         console.log(`${kbit} kbit/s: Bo sees ${speaker} at ${fps.toFixed(1)} fps, widths ${widths.join(', ')} (large layer sent at ${large.toFixed(1)} fps)`);
-        assert.ok(fps >= Math.min(10, 0.8 * Math.max(large, sentFps(sent1, sent2, speaker, 'q'))), `Bo sees ${speaker} at ${fps.toFixed(1)} fps`);
-        if (large >= 5) assert.ok(!widths.some((w) => w.endsWith('(small)')), `Bo gets ${speaker} at widths ${widths.join(', ')}, not the large layer throughout`);
+        check(fps >= Math.min(10, 0.8 * Math.max(large, sentFps(sent1, sent2, speaker, 'q'))), `Bo sees ${speaker} at ${fps.toFixed(1)} fps`);
+        check(!widths.some((w) => w.endsWith('(small)')), `Bo gets ${speaker} at widths ${widths.join(', ')}, not the large layer throughout`);
       }
       const notice = await far.locator(tid('video-paused')).isVisible();
-      assert.equal(notice, !videoExpected, `the video-paused notice is ${notice ? 'shown' : 'hidden'} at ${kbit} kbit/s`);
+      check(notice === !videoExpected, `the video-paused notice is ${notice ? 'shown' : 'hidden'} at ${kbit} kbit/s`);
     }
+    assert.deepEqual(problems, []);
   } finally {
     if (process.env.DEBUG_LOG) writeFileSync(process.env.DEBUG_LOG, session.haven.stdout());
     await session.close();

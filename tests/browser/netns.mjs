@@ -69,12 +69,15 @@ export function memberNetwork() {
     /**
      * Limit the member's downlink to `kbit` kbit/s with a 200 ms queue
      * (`tc tbf` on Haven's end of the pair; 0 removes the limit). tbf drops
-     * segments larger than its burst, so offloads are turned off first.
+     * segments larger than its burst, so offloads are turned off first. The
+     * bucket holds one full packet: a real bottleneck sends one packet at a
+     * time, while a 4 KB bucket passes a short cluster of the estimator's
+     * probes at line rate, which no real link does (docs/media.md).
      */
     setRate(kbit) {
       run('ethtool', ['-K', near, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       if (kbit > 0) {
-        run('tc', ['qdisc', 'replace', 'dev', near, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '4000', 'latency', '200ms']);
+        run('tc', ['qdisc', 'replace', 'dev', near, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '1600', 'latency', '200ms']);
       } else {
         spawnSync('tc', ['qdisc', 'del', 'dev', near, 'root']);
       }
