@@ -7,7 +7,10 @@
 //!   video after 0.5 s was tried: behind a link that had just opened, the
 //!   estimate dipped again right after, video paused a second time and the
 //!   member was told so twice; 2 s rides that out.)
-//! * Down at once — but without loss, a choice the estimate still nearly
+//! * Down at once on loss. Without loss, the estimate alone takes a layer
+//!   away only while the link shows a standing queue (`congestion.rs`): on
+//!   a receiver short of CPU a delay-based estimate dips for seconds while
+//!   the link is idle. And then a choice the estimate still nearly
 //!   carries (`KEEP_PERCENT`) is kept: behind 300 kbit/s the estimate
 //!   jittered around what one small layer needs and the member was told
 //!   "video paused" and "back" every few seconds (7 of 16 runs).
@@ -28,6 +31,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::congestion::LinkState;
 use super::layers::{allocate, allocate_within, needed_for, Choice, Layer, Tile};
 
 /// Without loss, a choice is kept while the estimate is at least this
@@ -109,14 +113,14 @@ impl LayerGovernor {
     }
 
     /// Decide again. `tiles` pairs slot indexes with what they show (empty
-    /// slots are left out, and start afresh when occupied again); `lossy`:
-    /// the subscriber's link has been losing packets just now. Returns the
-    /// slots whose choice changed.
+    /// slots are left out, and start afresh when occupied again); `link`:
+    /// what the subscriber's downlink shows just now. Returns the slots
+    /// whose choice changed.
     pub fn decide(
         &mut self,
         now: Instant,
         estimate_bps: Option<u64>,
-        lossy: bool,
+        link: LinkState,
         audio_bps: u64,
         tiles: &[(usize, Tile)],
     ) -> Vec<(usize, Choice)> {
@@ -132,8 +136,16 @@ impl LayerGovernor {
             None => best.clone(),
         };
         // What a slightly higher estimate would allow: without loss, a
-        // choice that this still allows is kept (a band against jitter).
+        // choice that this still allows is kept (a band against jitter);
+        // on a link with neither loss nor a queue, any choice is.
+        let lossy = link == LinkState::Losing;
         let kept = match estimate_bps {
+            Some(_) if link == LinkState::Clear => allocate_within(
+                u64::MAX / 4,
+                self.ceiling.map(|(c, _)| c),
+                audio_bps,
+                &plain,
+            ),
             Some(e) => allocate_within(
                 e.saturating_mul(100) / KEEP_PERCENT,
                 self.ceiling.map(|(c, _)| c),
@@ -254,30 +266,72 @@ mod tests {
         let t0 = Instant::now();
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0)), (3, tile(1))];
         let mut g = LayerGovernor::default();
-        g.decide(at(t0, 0), Some(5_000_000), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 0),
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
         assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
         // The link drops to 300 kbit/s and loses packets: down at once (one
         // low layer fits).
-        let changed = g.decide(at(t0, 100), Some(300_000), true, 100_000, &tiles);
+        let changed = g.decide(
+            at(t0, 100),
+            Some(300_000),
+            LinkState::Losing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(changed.len(), 2);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(3), Choice::Paused);
         // It comes back: nothing for 2 s, then the paused tile's lowest
         // layer; what overflowed stays out of reach for 20 s.
-        g.decide(at(t0, 200), Some(5_000_000), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 200),
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(3), Choice::Paused);
         for ms in (450..20_000).step_by(250) {
-            g.decide(at(t0, ms), Some(5_000_000), false, 100_000, &tiles);
+            g.decide(
+                at(t0, ms),
+                Some(5_000_000),
+                LinkState::Queueing,
+                100_000,
+                &tiles,
+            );
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(3), Choice::Layer(Layer::LOW));
         // Then one step at a time.
-        g.decide(at(t0, 20_250), Some(5_000_000), false, 100_000, &tiles);
-        g.decide(at(t0, 22_300), Some(5_000_000), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 20_250),
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
+        g.decide(
+            at(t0, 22_300),
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Layer(Layer::MID));
         for ms in (22_400..28_000).step_by(250) {
-            g.decide(at(t0, ms), Some(5_000_000), false, 100_000, &tiles);
+            g.decide(
+                at(t0, ms),
+                Some(5_000_000),
+                LinkState::Queueing,
+                100_000,
+                &tiles,
+            );
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
         assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
@@ -288,13 +342,31 @@ mod tests {
         let t0 = Instant::now();
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0))];
         let mut g = LayerGovernor::default();
-        g.decide(at(t0, 0), Some(5_000_000), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 0),
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         // A dip of the estimate alone: down at once, up again after 2 s
         // per step.
-        g.decide(at(t0, 250), Some(300_000), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 250),
+            Some(300_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         for ms in (1_000..6_000).step_by(250) {
-            g.decide(at(t0, ms), Some(5_000_000), false, 100_000, &tiles);
+            g.decide(
+                at(t0, ms),
+                Some(5_000_000),
+                LinkState::Queueing,
+                100_000,
+                &tiles,
+            );
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
     }
@@ -305,13 +377,19 @@ mod tests {
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0))];
         let resumed_after = |probed: bool| {
             let mut g = LayerGovernor::default();
-            g.decide(t0, Some(50_000), false, 100_000, &tiles);
+            g.decide(t0, Some(50_000), LinkState::Queueing, 100_000, &tiles);
             assert_eq!(g.choice(0), Choice::Paused);
             if probed {
                 g.trust_probes(t0);
             }
             (250..5000).step_by(250).find(|ms| {
-                g.decide(at(t0, *ms), Some(600_000), false, 100_000, &tiles);
+                g.decide(
+                    at(t0, *ms),
+                    Some(600_000),
+                    LinkState::Queueing,
+                    100_000,
+                    &tiles,
+                );
                 g.choice(0) != Choice::Paused
             })
         };
@@ -327,16 +405,69 @@ mod tests {
         // rounding takes).
         let needed = needed_for(100_000 + tile(0).layer_bps[0]) + 1_000;
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(needed), false, 100_000, &tiles);
+        g.decide(t0, Some(needed), LinkState::Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
-        g.decide(at(t0, 250), Some(needed * 95 / 100), false, 100_000, &tiles);
+        g.decide(
+            at(t0, 250),
+            Some(needed * 95 / 100),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW), "kept at 95 %");
-        g.decide(at(t0, 500), Some(needed * 95 / 100), true, 100_000, &tiles);
+        g.decide(
+            at(t0, 500),
+            Some(needed * 95 / 100),
+            LinkState::Losing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Paused, "with loss: paused");
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(needed), false, 100_000, &tiles);
-        g.decide(at(t0, 250), Some(needed * 85 / 100), false, 100_000, &tiles);
+        g.decide(t0, Some(needed), LinkState::Queueing, 100_000, &tiles);
+        g.decide(
+            at(t0, 250),
+            Some(needed * 85 / 100),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
         assert_eq!(g.choice(0), Choice::Paused, "paused at 85 %");
+    }
+
+    #[test]
+    fn on_a_clear_link_a_dip_of_the_estimate_takes_nothing_away() {
+        let t0 = Instant::now();
+        let tiles: Vec<(usize, Tile)> = vec![(0, tile(0)), (1, tile(1))];
+        let mut g = LayerGovernor::default();
+        g.decide(t0, Some(5_000_000), LinkState::Clear, 100_000, &tiles);
+        assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
+        // A busy receiver's estimate falls to 300 kbit/s; the link neither
+        // loses nor queues: everything stays.
+        let changed = g.decide(
+            at(t0, 250),
+            Some(300_000),
+            LinkState::Clear,
+            100_000,
+            &tiles,
+        );
+        assert!(changed.is_empty(), "{changed:?}");
+        // A standing queue: the estimate is believed.
+        g.decide(
+            at(t0, 500),
+            Some(300_000),
+            LinkState::Queueing,
+            100_000,
+            &tiles,
+        );
+        assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
+        assert_eq!(g.choice(1), Choice::Paused);
+        // Nor does a clear link raise anything the estimate does not carry.
+        for ms in (750..6_000).step_by(250) {
+            g.decide(at(t0, ms), Some(300_000), LinkState::Clear, 100_000, &tiles);
+        }
+        assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
+        assert_eq!(g.choice(1), Choice::Paused);
     }
 
     #[test]
@@ -346,7 +477,7 @@ mod tests {
         g.decide(
             Instant::now(),
             Some(u64::MAX),
-            true,
+            LinkState::Losing,
             100_000,
             &[(0, tile(0))],
         );
@@ -357,12 +488,24 @@ mod tests {
     fn a_tile_that_shrinks_on_a_lossy_link_sets_no_ceiling() {
         let t0 = Instant::now();
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(5_000_000), true, 100_000, &[(0, tile(0))]);
+        g.decide(
+            t0,
+            Some(5_000_000),
+            LinkState::Losing,
+            100_000,
+            &[(0, tile(0))],
+        );
         let small = Tile {
             max_layer: Layer::LOW,
             ..tile(0)
         };
-        let changed = g.decide(at(t0, 250), Some(5_000_000), true, 100_000, &[(0, small)]);
+        let changed = g.decide(
+            at(t0, 250),
+            Some(5_000_000),
+            LinkState::Losing,
+            100_000,
+            &[(0, small)],
+        );
         assert_eq!(changed, vec![(0, Choice::Layer(Layer::LOW))]);
         assert_eq!(g.ceiling, None);
     }
@@ -371,11 +514,23 @@ mod tests {
     fn a_slot_that_changes_hands_starts_afresh() {
         let t0 = Instant::now();
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(300_000), false, 100_000, &[(1, tile(0))]);
+        g.decide(
+            t0,
+            Some(300_000),
+            LinkState::Queueing,
+            100_000,
+            &[(1, tile(0))],
+        );
         assert_eq!(g.choice(1), Choice::Layer(Layer::LOW));
-        g.decide(t0, Some(5_000_000), false, 100_000, &[]);
+        g.decide(t0, Some(5_000_000), LinkState::Queueing, 100_000, &[]);
         assert_eq!(g.choice(1), Choice::Layer(Layer::LOW), "undecided");
-        g.decide(t0, Some(5_000_000), false, 100_000, &[(1, tile(0))]);
+        g.decide(
+            t0,
+            Some(5_000_000),
+            LinkState::Queueing,
+            100_000,
+            &[(1, tile(0))],
+        );
         assert_eq!(g.choice(1), Choice::Layer(Layer::HIGH));
     }
 }

@@ -12,6 +12,7 @@
 
 mod allocation;
 mod answer;
+mod congestion;
 mod demux;
 mod dynacast;
 mod error;

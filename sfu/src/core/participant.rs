@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use str0m::format::Codec;
@@ -16,6 +16,7 @@ mod send;
 
 pub use send::{SlotPacket, SlotSend};
 
+use super::congestion::DownlinkSignals;
 use super::dynacast::SentLayers;
 use super::governor::LayerGovernor;
 use super::keyframe::{KeyframeCause, KeyframeThrottle, RecentPacket, Stragglers};
@@ -91,8 +92,8 @@ pub struct Participant {
     keyframe_layers: u8,
     /// The downlink estimate (bit/s); none yet (see `allocation`).
     estimate: Option<u64>,
-    /// When its receiver last reported losing packets on its downlink.
-    lost_at: Option<Instant>,
+    /// Loss and queueing on its downlink.
+    downlink: DownlinkSignals,
     /// Which layer each of its slots receives.
     governor: LayerGovernor,
     /// What its estimator is told to look for.
@@ -152,7 +153,7 @@ impl Participant {
             stragglers: Stragglers::default(),
             keyframe_layers: 0,
             estimate: None,
-            lost_at: None,
+            downlink: DownlinkSignals::default(),
             view: None,
             prober: Prober::default(),
             governor: LayerGovernor::default(),
@@ -209,7 +210,7 @@ impl Participant {
 
     /// The first packet of a kind was just sent to this participant: how
     /// long it waited since joining (once per kind).
-    pub fn first_packet(&mut self, video: bool, now: Instant) -> Option<std::time::Duration> {
+    pub fn first_packet(&mut self, video: bool, now: Instant) -> Option<Duration> {
         let sent = if video {
             &mut self.sent_video
         } else {
@@ -262,11 +263,9 @@ impl Participant {
         audio_bps: u64,
         tiles: &[(usize, super::layers::Tile)],
     ) -> Vec<(usize, super::layers::Choice)> {
-        let lossy = self
-            .lost_at
-            .is_some_and(|t| now.saturating_duration_since(t) < LOSSY_FOR);
+        let link = self.downlink.state(now);
         self.governor
-            .decide(now, self.estimate, lossy, audio_bps, tiles)
+            .decide(now, self.estimate, link, audio_bps, tiles)
     }
 
     /// The layer choice of slot `idx` now.
@@ -278,15 +277,16 @@ impl Participant {
     /// says so, and start it afresh when it gets audio only after a loss
     /// that ended (returns whether it did).
     pub fn probe_for(&mut self, now: Instant, wanted_bps: u64) -> bool {
-        if let Some(desired) = self.prober.desired(now, self.estimate, wanted_bps) {
+        let link = self.downlink.state(now);
+        if let Some(desired) = self.prober.desired(now, self.estimate, wanted_bps, link) {
             self.rtc
                 .bwe()
                 .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
         }
-        let (estimate, lost_at) = (self.estimate, self.lost_at);
-        let restart = self
-            .prober
-            .restart(now, estimate, wanted_bps, self.audio_only, lost_at);
+        let (estimate, lost_at) = (self.estimate, self.downlink.lost_at());
+        let restart =
+            self.prober
+                .restart(now, estimate, wanted_bps, self.audio_only, (lost_at, link));
         if let Some(from) = restart {
             tracing::debug!(participant = %self.id, from, "bandwidth estimate restarted");
             self.rtc.bwe().reset(Bitrate::bps(from));
@@ -440,10 +440,14 @@ impl Participant {
     }
 
     /// The loss str0m measured on its whole downlink over the last second
-    /// (transport-wide feedback on every packet; receiver reports lag).
-    pub fn observe_downlink(&mut self, now: Instant, loss: Option<f32>) {
+    /// and the latest round trip (transport-wide feedback on every packet;
+    /// receiver reports lag).
+    pub fn observe_downlink(&mut self, now: Instant, loss: Option<f32>, rtt: Option<Duration>) {
         if loss.is_some_and(|l| l >= CONGESTION_LOSS) {
-            self.lost_at = Some(now);
+            self.downlink.note_loss(now);
+        }
+        if let Some(rtt) = rtt {
+            self.downlink.note_rtt(now, rtt);
         }
     }
 
@@ -471,7 +475,7 @@ impl Participant {
         // NACKs come within a round trip of a loss (receiver reports lag by
         // seconds; the whole link's loss is `observe_downlink`'s).
         if self.stats.egress(mid, nacks) >= CONGESTION_NACKS {
-            self.lost_at = Some(now);
+            self.downlink.note_loss(now);
         }
         let loss = loss?;
         let before = self.protection.redundancy();
@@ -590,8 +594,6 @@ const CONGESTION_LOSS: f32 = 0.02;
 /// NACKs for one stream within one statistics interval (a second) at which
 /// its link counts as overflowing.
 const CONGESTION_NACKS: u64 = 3;
-/// A loss report counts for the layer choice this long.
-const LOSSY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A time so far away that it never wins a `min`.
 pub fn far_future(now: Instant) -> Instant {

@@ -211,8 +211,15 @@ impl Room {
                     }
                 }
                 Event::PeerStats(st) => {
+                    tracing::debug!(
+                        participant = %from,
+                        loss = ?st.egress_loss_fraction,
+                        estimate = ?st.bwe_tx.map(|b| b.as_u64()),
+                        rtt_ms = ?st.rtt.map(|r| r.as_millis()),
+                        "downlink"
+                    );
                     if let Some(p) = self.participants.get_mut(&from) {
-                        p.observe_downlink(now, st.egress_loss_fraction);
+                        p.observe_downlink(now, st.egress_loss_fraction, st.rtt);
                     }
                 }
                 Event::MediaIngressStats(st) => {
