@@ -165,7 +165,15 @@ export async function memberKnocks(page, link, name) {
   await page.fill(tid('join-name'), name);
   await page.check(tid('join-agree'));
   await page.click(tid('join-knock'));
-  await page.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
+  try {
+    await page.locator(tid('waiting-screen')).waitFor({ state: 'visible' });
+  } catch (e) {
+    // What the join page said instead (one CI run timed out here once).
+    const said = await page.evaluate(() => ['join-error', 'device-note', 'unheard-choice', 'waiting-status']
+      .map((id) => { const el = document.getElementById(id); return `${id}: ${el ? `${el.hidden ? '(hidden) ' : ''}${el.textContent.trim()}` : 'none'}`; })
+      .join('; ')).catch(() => 'the page did not answer');
+    throw new Error(`${name}'s knock never reached the waiting room (${said}): ${e.message}`);
+  }
 }
 
 /** Inbound media per remote participant, from the page's own getStats. */
