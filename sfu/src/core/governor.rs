@@ -256,6 +256,7 @@ fn rank(c: Choice) -> i16 {
 mod tests {
     use super::*;
     use crate::core::layers::test_tile as tile;
+    use LinkState::{Clear, Losing, Queueing};
 
     fn at(t0: Instant, ms: u64) -> Instant {
         t0 + Duration::from_millis(ms)
@@ -266,72 +267,30 @@ mod tests {
         let t0 = Instant::now();
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0)), (3, tile(1))];
         let mut g = LayerGovernor::default();
-        g.decide(
-            at(t0, 0),
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 0), Some(5_000_000), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
         assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
         // The link drops to 300 kbit/s and loses packets: down at once (one
         // low layer fits).
-        let changed = g.decide(
-            at(t0, 100),
-            Some(300_000),
-            LinkState::Losing,
-            100_000,
-            &tiles,
-        );
+        let changed = g.decide(at(t0, 100), Some(300_000), Losing, 100_000, &tiles);
         assert_eq!(changed.len(), 2);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(3), Choice::Paused);
         // It comes back: nothing for 2 s, then the paused tile's lowest
         // layer; what overflowed stays out of reach for 20 s.
-        g.decide(
-            at(t0, 200),
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 200), Some(5_000_000), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(3), Choice::Paused);
         for ms in (450..20_000).step_by(250) {
-            g.decide(
-                at(t0, ms),
-                Some(5_000_000),
-                LinkState::Queueing,
-                100_000,
-                &tiles,
-            );
+            g.decide(at(t0, ms), Some(5_000_000), Queueing, 100_000, &tiles);
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(3), Choice::Layer(Layer::LOW));
         // Then one step at a time.
-        g.decide(
-            at(t0, 20_250),
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
-        g.decide(
-            at(t0, 22_300),
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 20_250), Some(5_000_000), Queueing, 100_000, &tiles);
+        g.decide(at(t0, 22_300), Some(5_000_000), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::MID));
         for ms in (22_400..28_000).step_by(250) {
-            g.decide(
-                at(t0, ms),
-                Some(5_000_000),
-                LinkState::Queueing,
-                100_000,
-                &tiles,
-            );
+            g.decide(at(t0, ms), Some(5_000_000), Queueing, 100_000, &tiles);
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
         assert_eq!(g.choice(3), Choice::Layer(Layer::HIGH));
@@ -342,31 +301,13 @@ mod tests {
         let t0 = Instant::now();
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0))];
         let mut g = LayerGovernor::default();
-        g.decide(
-            at(t0, 0),
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 0), Some(5_000_000), Queueing, 100_000, &tiles);
         // A dip of the estimate alone: down at once, up again after 2 s
         // per step.
-        g.decide(
-            at(t0, 250),
-            Some(300_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 250), Some(300_000), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         for ms in (1_000..6_000).step_by(250) {
-            g.decide(
-                at(t0, ms),
-                Some(5_000_000),
-                LinkState::Queueing,
-                100_000,
-                &tiles,
-            );
+            g.decide(at(t0, ms), Some(5_000_000), Queueing, 100_000, &tiles);
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
     }
@@ -377,19 +318,13 @@ mod tests {
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0))];
         let resumed_after = |probed: bool| {
             let mut g = LayerGovernor::default();
-            g.decide(t0, Some(50_000), LinkState::Queueing, 100_000, &tiles);
+            g.decide(t0, Some(50_000), Queueing, 100_000, &tiles);
             assert_eq!(g.choice(0), Choice::Paused);
             if probed {
                 g.trust_probes(t0);
             }
             (250..5000).step_by(250).find(|ms| {
-                g.decide(
-                    at(t0, *ms),
-                    Some(600_000),
-                    LinkState::Queueing,
-                    100_000,
-                    &tiles,
-                );
+                g.decide(at(t0, *ms), Some(600_000), Queueing, 100_000, &tiles);
                 g.choice(0) != Choice::Paused
             })
         };
@@ -405,12 +340,12 @@ mod tests {
         // rounding takes).
         let needed = needed_for(100_000 + tile(0).layer_bps[0]) + 1_000;
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(needed), LinkState::Queueing, 100_000, &tiles);
+        g.decide(t0, Some(needed), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         g.decide(
             at(t0, 250),
             Some(needed * 95 / 100),
-            LinkState::Queueing,
+            Queueing,
             100_000,
             &tiles,
         );
@@ -418,17 +353,17 @@ mod tests {
         g.decide(
             at(t0, 500),
             Some(needed * 95 / 100),
-            LinkState::Losing,
+            Losing,
             100_000,
             &tiles,
         );
         assert_eq!(g.choice(0), Choice::Paused, "with loss: paused");
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(needed), LinkState::Queueing, 100_000, &tiles);
+        g.decide(t0, Some(needed), Queueing, 100_000, &tiles);
         g.decide(
             at(t0, 250),
             Some(needed * 85 / 100),
-            LinkState::Queueing,
+            Queueing,
             100_000,
             &tiles,
         );
@@ -440,31 +375,19 @@ mod tests {
         let t0 = Instant::now();
         let tiles: Vec<(usize, Tile)> = vec![(0, tile(0)), (1, tile(1))];
         let mut g = LayerGovernor::default();
-        g.decide(t0, Some(5_000_000), LinkState::Clear, 100_000, &tiles);
+        g.decide(t0, Some(5_000_000), Clear, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::HIGH));
         // A busy receiver's estimate falls to 300 kbit/s; the link neither
         // loses nor queues: everything stays.
-        let changed = g.decide(
-            at(t0, 250),
-            Some(300_000),
-            LinkState::Clear,
-            100_000,
-            &tiles,
-        );
+        let changed = g.decide(at(t0, 250), Some(300_000), Clear, 100_000, &tiles);
         assert!(changed.is_empty(), "{changed:?}");
         // A standing queue: the estimate is believed.
-        g.decide(
-            at(t0, 500),
-            Some(300_000),
-            LinkState::Queueing,
-            100_000,
-            &tiles,
-        );
+        g.decide(at(t0, 500), Some(300_000), Queueing, 100_000, &tiles);
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(1), Choice::Paused);
         // Nor does a clear link raise anything the estimate does not carry.
         for ms in (750..6_000).step_by(250) {
-            g.decide(at(t0, ms), Some(300_000), LinkState::Clear, 100_000, &tiles);
+            g.decide(at(t0, ms), Some(300_000), Clear, 100_000, &tiles);
         }
         assert_eq!(g.choice(0), Choice::Layer(Layer::LOW));
         assert_eq!(g.choice(1), Choice::Paused);
@@ -477,7 +400,7 @@ mod tests {
         g.decide(
             Instant::now(),
             Some(u64::MAX),
-            LinkState::Losing,
+            Losing,
             100_000,
             &[(0, tile(0))],
         );
@@ -488,24 +411,12 @@ mod tests {
     fn a_tile_that_shrinks_on_a_lossy_link_sets_no_ceiling() {
         let t0 = Instant::now();
         let mut g = LayerGovernor::default();
-        g.decide(
-            t0,
-            Some(5_000_000),
-            LinkState::Losing,
-            100_000,
-            &[(0, tile(0))],
-        );
+        g.decide(t0, Some(5_000_000), Losing, 100_000, &[(0, tile(0))]);
         let small = Tile {
             max_layer: Layer::LOW,
             ..tile(0)
         };
-        let changed = g.decide(
-            at(t0, 250),
-            Some(5_000_000),
-            LinkState::Losing,
-            100_000,
-            &[(0, small)],
-        );
+        let changed = g.decide(at(t0, 250), Some(5_000_000), Losing, 100_000, &[(0, small)]);
         assert_eq!(changed, vec![(0, Choice::Layer(Layer::LOW))]);
         assert_eq!(g.ceiling, None);
     }
@@ -514,23 +425,11 @@ mod tests {
     fn a_slot_that_changes_hands_starts_afresh() {
         let t0 = Instant::now();
         let mut g = LayerGovernor::default();
-        g.decide(
-            t0,
-            Some(300_000),
-            LinkState::Queueing,
-            100_000,
-            &[(1, tile(0))],
-        );
+        g.decide(t0, Some(300_000), Queueing, 100_000, &[(1, tile(0))]);
         assert_eq!(g.choice(1), Choice::Layer(Layer::LOW));
-        g.decide(t0, Some(5_000_000), LinkState::Queueing, 100_000, &[]);
+        g.decide(t0, Some(5_000_000), Queueing, 100_000, &[]);
         assert_eq!(g.choice(1), Choice::Layer(Layer::LOW), "undecided");
-        g.decide(
-            t0,
-            Some(5_000_000),
-            LinkState::Queueing,
-            100_000,
-            &[(1, tile(0))],
-        );
+        g.decide(t0, Some(5_000_000), Queueing, 100_000, &[(1, tile(0))]);
         assert_eq!(g.choice(1), Choice::Layer(Layer::HIGH));
     }
 }

@@ -122,17 +122,18 @@ impl Prober {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use LinkState::{Clear, Losing, Queueing};
 
     #[test]
     fn a_link_that_queues_or_loses_is_not_probed() {
         let t = Instant::now();
         let mut p = Prober::default();
         assert_eq!(
-            p.desired(t, Some(100_000), 1_000_000, LinkState::Queueing),
+            p.desired(t, Some(100_000), 1_000_000, Queueing),
             Some(1_000_000)
         );
         for ms in (250..6_000).step_by(250) {
-            for link in [LinkState::Queueing, LinkState::Losing] {
+            for link in [Queueing, Losing] {
                 assert_eq!(
                     p.desired(at(t, ms), Some(100_000), 1_000_000, link),
                     None,
@@ -143,17 +144,11 @@ mod tests {
         let lost = Some(t);
         let later = at(t, 5_000);
         assert_eq!(
-            p.restart(
-                later,
-                Some(50_000),
-                400_000,
-                true,
-                (lost, LinkState::Queueing)
-            ),
+            p.restart(later, Some(50_000), 400_000, true, (lost, Queueing)),
             None
         );
         assert_eq!(
-            p.restart(later, Some(50_000), 400_000, true, (lost, LinkState::Clear)),
+            p.restart(later, Some(50_000), 400_000, true, (lost, Clear)),
             Some(50_000)
         );
     }
@@ -167,20 +162,20 @@ mod tests {
         let t = Instant::now();
         let mut p = Prober::default();
         assert_eq!(
-            p.desired(t, Some(3_000_000), 1_000_000, LinkState::Clear),
+            p.desired(t, Some(3_000_000), 1_000_000, Clear),
             Some(1_000_000)
         );
         assert_eq!(
-            p.desired(at(t, 250), Some(3_000_000), 1_000_000, LinkState::Clear),
+            p.desired(at(t, 250), Some(3_000_000), 1_000_000, Clear),
             None
         );
         assert_eq!(
-            p.desired(at(t, 5000), Some(3_000_000), 1_000_000, LinkState::Clear),
+            p.desired(at(t, 5000), Some(3_000_000), 1_000_000, Clear),
             None
         );
         // A bigger wish (someone joined) is told at once.
         assert_eq!(
-            p.desired(at(t, 5250), Some(3_000_000), 2_000_000, LinkState::Clear),
+            p.desired(at(t, 5250), Some(3_000_000), 2_000_000, Clear),
             Some(2_000_000)
         );
     }
@@ -191,7 +186,7 @@ mod tests {
         let mut p = Prober::default();
         let mut nudges = Vec::new();
         for ms in (0..6000).step_by(250) {
-            if let Some(d) = p.desired(at(t, ms), Some(100_000), 1_000_000, LinkState::Clear) {
+            if let Some(d) = p.desired(at(t, ms), Some(100_000), 1_000_000, Clear) {
                 if d > 1_000_000 {
                     nudges.push(ms);
                 }
@@ -207,61 +202,31 @@ mod tests {
         let lost = Some(at(t, 0));
         // Still losing, or not yet quiet for long enough: no.
         assert_eq!(
-            p.restart(
-                at(t, 500),
-                Some(50_000),
-                400_000,
-                true,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(at(t, 500), Some(50_000), 400_000, true, (lost, Clear)),
             None
         );
         // Quiet for a second: from the current estimate, once.
         assert_eq!(
-            p.restart(
-                at(t, 1000),
-                Some(50_000),
-                400_000,
-                true,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(at(t, 1000), Some(50_000), 400_000, true, (lost, Clear)),
             Some(50_000)
         );
         // Still short: again after 1, 2, 4 s.
         let again: Vec<u64> = (1250..9000)
             .step_by(250)
             .filter(|ms| {
-                p.restart(
-                    at(t, *ms),
-                    Some(80_000),
-                    400_000,
-                    true,
-                    (lost, LinkState::Clear),
-                )
-                .is_some()
+                p.restart(at(t, *ms), Some(80_000), 400_000, true, (lost, Clear))
+                    .is_some()
             })
             .collect();
         assert_eq!(again, vec![2000, 4000, 8000]);
         // New loss, quiet again: a second later.
         let lost = Some(at(t, 9000));
         assert_eq!(
-            p.restart(
-                at(t, 9500),
-                Some(60_000),
-                400_000,
-                true,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(at(t, 9500), Some(60_000), 400_000, true, (lost, Clear)),
             None
         );
         assert_eq!(
-            p.restart(
-                at(t, 10_000),
-                Some(60_000),
-                400_000,
-                true,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(at(t, 10_000), Some(60_000), 400_000, true, (lost, Clear)),
             Some(60_000)
         );
     }
@@ -273,43 +238,25 @@ mod tests {
         let lost = Some(t);
         let mut p = Prober::default();
         assert_eq!(
-            p.restart(
-                later,
-                Some(50_000),
-                400_000,
-                false,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(later, Some(50_000), 400_000, false, (lost, Clear)),
             None
         );
         assert_eq!(
-            p.restart(
-                later,
-                Some(500_000),
-                400_000,
-                true,
-                (lost, LinkState::Clear)
-            ),
+            p.restart(later, Some(500_000), 400_000, true, (lost, Clear)),
             None
         );
         assert_eq!(
-            p.restart(later, Some(50_000), 400_000, true, (None, LinkState::Clear)),
+            p.restart(later, Some(50_000), 400_000, true, (None, Clear)),
             None
         );
-        assert_eq!(
-            p.restart(later, None, 400_000, true, (lost, LinkState::Clear)),
-            None
-        );
+        assert_eq!(p.restart(later, None, 400_000, true, (lost, Clear)), None);
     }
 
     #[test]
     fn no_estimate_no_nudges() {
         let t = Instant::now();
         let mut p = Prober::default();
-        assert_eq!(p.desired(t, None, 500_000, LinkState::Clear), Some(500_000));
-        assert_eq!(
-            p.desired(at(t, 2000), None, 500_000, LinkState::Clear),
-            None
-        );
+        assert_eq!(p.desired(t, None, 500_000, Clear), Some(500_000));
+        assert_eq!(p.desired(at(t, 2000), None, 500_000, Clear), None);
     }
 }
