@@ -140,14 +140,12 @@ impl LayerGovernor {
         // on a link with neither loss nor a queue, any choice is.
         let lossy = link == LinkState::Losing;
         let kept = match estimate_bps {
-            Some(_) if link == LinkState::Clear => allocate_within(
-                u64::MAX / 4,
-                self.ceiling.map(|(c, _)| c),
-                audio_bps,
-                &plain,
-            ),
             Some(e) => allocate_within(
-                e.saturating_mul(100) / KEEP_PERCENT,
+                if link == LinkState::Clear {
+                    u64::MAX / 4
+                } else {
+                    e.saturating_mul(100) / KEEP_PERCENT
+                },
                 self.ceiling.map(|(c, _)| c),
                 audio_bps,
                 &plain,
